@@ -1,0 +1,1 @@
+"""Users: the public model, the storage interface and its backend."""
