@@ -1,0 +1,135 @@
+"""Fixtures of the template suite: isolated Copier settings, renders, per-variant environments.
+
+Each variant is rendered once and gets one virtual environment per xdist worker (the
+`xdist_group` marks keep a variant's tests on one worker); uv's cache is shared, so the
+environments cost links, not downloads.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_copie.plugin import Copie
+
+from variants import Variant
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+REPORTS_ENV = "TEMPLATE_SUITE_REPORTS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Copier must not read the developer's settings (trusted templates, defaults).
+    settings = Path(tempfile.mkdtemp()) / "copier-settings.yml"
+    settings.write_text("{}\n")
+    os.environ["COPIER_SETTINGS_PATH"] = str(settings)
+    if not hasattr(config, "workerinput"):  # the controller; workers inherit the variable
+        os.environ.setdefault(REPORTS_ENV, tempfile.mkdtemp(prefix="variant-reports-"))
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment minus the suite's own virtualenv, so uv uses the project's."""
+    return {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+
+
+def run(args: list[str], cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        args,
+        cwd=cwd,
+        env=kwargs.pop("env", subprocess_env()),
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,
+    )
+
+
+@dataclass
+class RenderedProject:
+    variant: Variant
+    path: Path
+    answers: dict[str, Any]
+    synced: bool = field(default=False)
+
+    @property
+    def package(self) -> Path:
+        return self.path / "src" / self.answers["package_name"]
+
+    def files(self) -> list[Path]:
+        skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        return sorted(
+            p
+            for p in self.path.rglob("*")
+            if p.is_file() and not skipped.intersection(p.relative_to(self.path).parts)
+            and p.name != "uv.lock"
+        )
+
+    def sync(self) -> None:
+        """Install the project into its own fresh virtualenv, from its own pyproject.toml."""
+        if self.synced:
+            return
+        result = run(["uv", "sync", "--python", sys.executable, "--quiet"], self.path)
+        assert result.returncode == 0, result.stderr
+        self.synced = True
+
+    def uv_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        self.sync()
+        return run(["uv", "run", "--no-sync", *args], self.path)
+
+
+class Renders:
+    """Renders each variant once per worker."""
+
+    def __init__(self, copie: Copie) -> None:
+        self._copie = copie
+        self._projects: dict[Variant, RenderedProject] = {}
+
+    def __call__(self, variant: Variant) -> RenderedProject:
+        if variant not in self._projects:
+            result = self._copie.copy(extra_answers=variant.answers)
+            assert result.exit_code == 0, result.exception
+            assert result.project_dir is not None
+            self._projects[variant] = RenderedProject(variant, result.project_dir, result.answers)
+        return self._projects[variant]
+
+
+@pytest.fixture(scope="session")
+def render(copie_session: Copie) -> Renders:
+    return Renders(copie_session)
+
+
+@pytest.fixture
+def copier_cli(tmp_path: Path) -> Iterator[Any]:
+    """Runs the `copier` command line as a user would: no --trust, no settings."""
+
+    def copier(*args: str) -> subprocess.CompletedProcess[str]:
+        return run([sys.executable, "-m", "copier", *args], tmp_path)
+
+    yield copier
+
+
+def record_variant_report(variant: Variant, check: str, summary: str) -> None:
+    path = Path(os.environ[REPORTS_ENV]) / f"{variant.id}.{check}.json"
+    path.write_text(json.dumps({"variant": variant.id, "check": check, "summary": summary}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    directory = os.environ.get(REPORTS_ENV)
+    if not directory or hasattr(terminalreporter.config, "workerinput"):
+        return
+    reports = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
+    if not reports:
+        return
+    terminalreporter.section("rendered projects")
+    for report in reports:
+        terminalreporter.write_line(f"{report['variant']:<28} {report['check']:<8} {report['summary']}")
+
+
+PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?)\s*=*$", re.MULTILINE)

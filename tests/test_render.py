@@ -1,0 +1,162 @@
+"""The rendered tree of each variant: complete, clean, and nothing of the options not chosen."""
+
+import re
+import shutil
+import tomllib
+
+import pytest
+import yaml
+from conftest import RenderedProject, Renders, run
+
+from variants import Variant, each_variant
+
+QUESTIONS = {
+    "project_name",
+    "project_slug",
+    "package_name",
+    "login_form",
+    "optional_auth",
+    "user_storage",
+    "access_token_minutes",
+}
+
+COMMON_FILES = {
+    ".copier-answers.yml",
+    ".env",
+    ".env.example",
+    ".gitignore",
+    "README.md",
+    "pyproject.toml",
+    "src/my_service/__init__.py",
+    "src/my_service/cli.py",
+    "src/my_service/config.py",
+    "src/my_service/dependencies.py",
+    "src/my_service/errors.py",
+    "src/my_service/main.py",
+    "src/my_service/security.py",
+    "src/my_service/routes/__init__.py",
+    "src/my_service/routes/health.py",
+    "src/my_service/routes/token.py",
+    "src/my_service/routes/users.py",
+    "src/my_service/users/__init__.py",
+    "src/my_service/users/accounts.py",
+    "src/my_service/users/models.py",
+    "src/my_service/users/store.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/helpers.py",
+    "tests/test_access_tokens.py",
+    "tests/test_app.py",
+    "tests/test_cli.py",
+    "tests/test_config.py",
+    "tests/test_passwords.py",
+    "tests/test_protected_routes.py",
+    "tests/test_token.py",
+}
+
+
+def expected_files(variant: Variant) -> set[str]:
+    files = set(COMMON_FILES)
+    if variant.optional_auth:
+        files |= {"src/my_service/routes/items.py", "tests/test_items.py"}
+    if variant.user_storage == "memory":
+        files.add("src/my_service/users/memory.py")
+    else:
+        files.add("src/my_service/users/sql.py")
+    return files
+
+
+def unchosen_words(variant: Variant) -> list[str]:
+    """Words that only belong to the options this variant did not choose."""
+    words = []
+    if not variant.optional_auth:
+        words += ["OptionalUser", "/items", "optional route", "optional-auth", "Optional-auth"]
+    if variant.user_storage == "memory":
+        words += ["sqlalchemy", "SQLAlchemy", "DATABASE_URL", "SQLite", "sqlite", "migrations"]
+    else:
+        words += ["MemoryUserStore", "in memory", "in-memory"]
+    if variant.login_form == "strict":
+        words += ["OAuth2PasswordRequestForm ", "OAuth2PasswordRequestForm\n", "grant_type` may be omitted"]
+    else:
+        words += ["OAuth2PasswordRequestFormStrict", "is required, as RFC"]
+    return words
+
+
+pytestmark = pytest.mark.parametrize("variant", each_variant())
+
+
+def test_exactly_the_variant_files_are_rendered(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    rendered = {str(p.relative_to(project.path)) for p in project.files()}
+
+    assert rendered == expected_files(variant)
+
+
+def test_no_template_residue_and_no_empty_files(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    for path in project.files():
+        text = path.read_text()
+        assert text.strip(), f"{path} is empty"
+        for residue in ["{{", "{%", "%}", "{#", "#}"]:
+            assert residue not in text, f"{path} holds template residue {residue!r}"
+
+
+def test_nothing_mentions_options_not_chosen(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    for path in project.files():
+        if path.name == ".copier-answers.yml":
+            continue
+        text = path.read_text()
+        for word in unchosen_words(variant):
+            assert word not in text, f"{path.relative_to(project.path)} mentions {word!r}"
+
+
+def test_runtime_dependencies_are_those_the_variant_uses(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    names = {re.split(r"[\[<>=]", dep)[0] for dep in pyproject["project"]["dependencies"]}
+
+    assert ("sqlalchemy" in names) == (variant.user_storage != "memory")
+    assert {"fastapi", "pyjwt", "pwdlib", "pydantic-settings", "python-multipart"} <= names
+    assert pyproject["project"]["scripts"] == {"my-service": "my_service.cli:main"}
+
+
+def test_answers_file_records_answers_and_no_secret(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    secret = dotenv_secret(project)
+
+    assert {key for key in answers if not key.startswith("_")} == QUESTIONS
+    assert {"_commit", "_src_path"} <= set(answers)
+    assert all(key.startswith("_") or key in QUESTIONS for key in answers)
+    assert secret not in (project.path / ".copier-answers.yml").read_text()
+    for key, value in variant.answers.items():
+        assert answers[key] == value
+
+
+def test_dotenv_holds_a_fresh_secret_and_git_ignores_it(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+
+    secret = dotenv_secret(project)
+
+    assert re.fullmatch(r"[0-9a-f]{64}", secret)
+    tracked_elsewhere = [
+        p for p in project.files() if p.name != ".env" and secret in p.read_text()
+    ]
+    assert tracked_elsewhere == []
+    run(["git", "init", "-q"], project.path)
+    ignored = run(["git", "check-ignore", "-q", ".env"], project.path)
+    assert ignored.returncode == 0, ".env is not ignored by git"
+    shutil.rmtree(project.path / ".git")
+
+
+def dotenv_secret(project: RenderedProject) -> str:
+    lines = (project.path / ".env").read_text().splitlines()
+    values = [line.removeprefix("SECRET_KEY=") for line in lines if line.startswith("SECRET_KEY=")]
+    assert len(values) == 1
+    return values[0]
