@@ -51,6 +51,7 @@ COMMON_FILES = {
     "tests/test_config.py",
     "tests/test_passwords.py",
     "tests/test_protected_routes.py",
+    "tests/test_server.py",
     "tests/test_token.py",
 }
 
