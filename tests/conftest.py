@@ -8,10 +8,11 @@ environments cost links, not downloads.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,15 @@ def subprocess_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def run(args: list[str], cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         args,
         cwd=cwd,
         env=kwargs.pop("env", subprocess_env()),
@@ -58,16 +66,13 @@ class RenderedProject:
     answers: dict[str, Any]
     synced: bool = field(default=False)
 
-    @property
-    def package(self) -> Path:
-        return self.path / "src" / self.answers["package_name"]
-
     def files(self) -> list[Path]:
         skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
         return sorted(
             p
             for p in self.path.rglob("*")
-            if p.is_file() and not skipped.intersection(p.relative_to(self.path).parts)
+            if p.is_file()
+            and not skipped.intersection(p.relative_to(self.path).parts)
             and p.name != "uv.lock"
         )
 
@@ -105,14 +110,17 @@ def render(copie_session: Copie) -> Renders:
     return Renders(copie_session)
 
 
+CopierCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture
-def copier_cli(tmp_path: Path) -> Iterator[Any]:
+def copier_cli(tmp_path: Path) -> CopierCli:
     """Runs the `copier` command line as a user would: no --trust, no settings."""
 
     def copier(*args: str) -> subprocess.CompletedProcess[str]:
         return run([sys.executable, "-m", "copier", *args], tmp_path)
 
-    yield copier
+    return copier
 
 
 def record_variant_report(variant: Variant, check: str, summary: str) -> None:
@@ -129,7 +137,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.section("rendered projects")
     for report in reports:
-        terminalreporter.write_line(f"{report['variant']:<28} {report['check']:<8} {report['summary']}")
+        terminalreporter.write_line(
+            f"{report['variant']:<28} {report['check']:<8} {report['summary']}"
+        )
 
 
 PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?)\s*=*$", re.MULTILINE)

@@ -1,11 +1,12 @@
 """The questions: defaults, computed defaults, and bad answers refused with nothing written."""
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from pytest_copie.plugin import Copie
+
+from conftest import CopierCli
 
 CONTRACT_DEFAULTS = {
     "project_name": "My Service",
@@ -45,7 +46,7 @@ def test_slug_and_package_are_derived_from_the_name(
     assert (result.project_dir / "src" / package / "main.py").is_file()
 
 
-def test_copy_needs_no_trust(copier_cli: Any, tmp_path: Path) -> None:
+def test_copy_needs_no_trust(copier_cli: CopierCli, tmp_path: Path) -> None:
     template = Path(__file__).resolve().parent.parent
     destination = tmp_path / "service"
 
@@ -88,7 +89,7 @@ BAD_ANSWERS = [
 
 @pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
 def test_a_bad_answer_is_refused_and_nothing_is_written(
-    copier_cli: Any, tmp_path: Path, question: str, answer: str, message: str
+    copier_cli: CopierCli, tmp_path: Path, question: str, answer: str, message: str
 ) -> None:
     template = Path(__file__).resolve().parent.parent
     destination = tmp_path / "service"

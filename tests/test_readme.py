@@ -3,14 +3,14 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEMPLATE, subprocess_env
+
+from conftest import TEMPLATE, free_port, subprocess_env
 
 README = (TEMPLATE / "README.md").read_text()
 BOOTSTRAP = "python -m pip install uv && "
@@ -21,13 +21,6 @@ def console_block(heading: str) -> str:
     match = re.search(r"```console\n(.+?)\n```", section, re.DOTALL)
     assert match is not None, f"no console block under {heading!r}"
     return match.group(1).strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -52,7 +45,7 @@ def test_quick_start_renders_a_service_and_serves_it(tmp_path: Path) -> None:
     command += f" --port {port}"
 
     log = tmp_path / "quick-start.log"
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         ["bash", "-c", command],  # noqa: S607
         cwd=TEMPLATE,
         env=subprocess_env(),

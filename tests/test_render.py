@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import RenderedProject, Renders, run
 
+from conftest import RenderedProject, Renders, run
 from variants import Variant, each_variant
 
 QUESTIONS = {
@@ -77,7 +77,11 @@ def unchosen_words(variant: Variant) -> list[str]:
     else:
         words += ["MemoryUserStore", "in memory", "in-memory"]
     if variant.login_form == "strict":
-        words += ["OAuth2PasswordRequestForm ", "OAuth2PasswordRequestForm\n", "grant_type` may be omitted"]
+        words += [
+            "OAuth2PasswordRequestForm ",
+            "OAuth2PasswordRequestForm\n",
+            "grant_type` may be omitted",
+        ]
     else:
         words += ["OAuth2PasswordRequestFormStrict", "is required, as RFC"]
     return words
@@ -146,9 +150,7 @@ def test_dotenv_holds_a_fresh_secret_and_git_ignores_it(render: Renders, variant
     secret = dotenv_secret(project)
 
     assert re.fullmatch(r"[0-9a-f]{64}", secret)
-    tracked_elsewhere = [
-        p for p in project.files() if p.name != ".env" and secret in p.read_text()
-    ]
+    tracked_elsewhere = [p for p in project.files() if p.name != ".env" and secret in p.read_text()]
     assert tracked_elsewhere == []
     run(["git", "init", "-q"], project.path)
     ignored = run(["git", "check-ignore", "-q", ".env"], project.path)

@@ -1,8 +1,8 @@
 """Each variant's own checks, run inside the rendered project as its developers would."""
 
 import pytest
-from conftest import PYTEST_SUMMARY, Renders, record_variant_report
 
+from conftest import PYTEST_SUMMARY, Renders, record_variant_report
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())

@@ -38,6 +38,9 @@ VARIANTS = [
     )
 ]
 
+DEFAULT_VARIANT = Variant(login_form="strict", optional_auth=True, user_storage="sqlite")
+"""The variant `copier copy --defaults` renders."""
+
 
 def each_variant() -> list[Any]:
     """`VARIANTS` as pytest params, grouped so that one xdist worker handles each variant."""
