@@ -53,6 +53,16 @@ COMMON_FILES = {
     "tests/test_protected_routes.py",
     "tests/test_server.py",
     "tests/test_token.py",
+    "tests/test_user_store.py",
+}
+
+SQL_FILES = {
+    "src/my_service/database.py",
+    "src/my_service/users/sql.py",
+    "src/my_service/migrations/env.py",
+    "src/my_service/migrations/script.py.mako",
+    "src/my_service/migrations/versions/0001_create_the_users_table.py",
+    "tests/test_migrations.py",
 }
 
 
@@ -63,7 +73,9 @@ def expected_files(variant: Variant) -> set[str]:
     if variant.user_storage == "memory":
         files.add("src/my_service/users/memory.py")
     else:
-        files.add("src/my_service/users/sql.py")
+        files |= SQL_FILES
+    if variant.user_storage == "postgres":
+        files.add("compose.yaml")
     return files
 
 
@@ -72,10 +84,14 @@ def unchosen_words(variant: Variant) -> list[str]:
     words = []
     if not variant.optional_auth:
         words += ["OptionalUser", "/items", "optional route", "optional-auth", "Optional-auth"]
+    postgres = ["postgres", "PostgreSQL", "psycopg", "compose", "docker"]
+    sqlite = ["SQLite", "sqlite", "WAL"]
     if variant.user_storage == "memory":
-        words += ["sqlalchemy", "SQLAlchemy", "DATABASE_URL", "SQLite", "sqlite", "migrations"]
+        words += ["sqlalchemy", "SQLAlchemy", "DATABASE_URL", "alembic", "Alembic", "migrations"]
+        words += postgres + sqlite
     else:
         words += ["MemoryUserStore", "in memory", "in-memory"]
+        words += postgres if variant.user_storage == "sqlite" else sqlite
     if variant.login_form == "strict":
         words += [
             "OAuth2PasswordRequestForm ",
@@ -126,6 +142,8 @@ def test_runtime_dependencies_are_those_the_variant_uses(render: Renders, varian
     names = {re.split(r"[\[<>=]", dep)[0] for dep in pyproject["project"]["dependencies"]}
 
     assert ("sqlalchemy" in names) == (variant.user_storage != "memory")
+    assert ("alembic" in names) == (variant.user_storage != "memory")
+    assert ("psycopg" in names) == (variant.user_storage == "postgres")
     assert {"fastapi", "pyjwt", "pwdlib", "pydantic-settings", "python-multipart"} <= names
     assert pyproject["project"]["scripts"] == {"my-service": "my_service.cli:main"}
 
@@ -142,6 +160,27 @@ def test_answers_file_records_answers_and_no_secret(render: Renders, variant: Va
     assert secret not in (project.path / ".copier-answers.yml").read_text()
     for key, value in variant.answers.items():
         assert answers[key] == value
+
+
+def test_compose_database_matches_the_dotenv(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+    if variant.user_storage != "postgres":
+        assert not (project.path / "compose.yaml").exists()
+        return
+
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+    environment = compose["services"]["postgres"]["environment"]
+    lines = (project.path / ".env").read_text().splitlines()
+    dotenv = dict(line.split("=", 1) for line in lines if "=" in line)
+
+    assert environment["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    assert len(dotenv["POSTGRES_PASSWORD"]) == 32
+    user, database = environment["POSTGRES_USER"], environment["POSTGRES_DB"]
+    assert dotenv["DATABASE_URL"] == (
+        f"postgresql://{user}:{dotenv['POSTGRES_PASSWORD']}@127.0.0.1:5432/{database}"
+    )
+    assert "127.0.0.1:5432:5432" in compose["services"]["postgres"]["ports"]
+    assert dotenv["POSTGRES_PASSWORD"] not in (project.path / ".copier-answers.yml").read_text()
 
 
 def test_dotenv_holds_a_fresh_secret_and_git_ignores_it(render: Renders, variant: Variant) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 LOGIN_FORMS = ["strict", "permissive"]
 OPTIONAL_AUTH = [True, False]
-USER_STORAGES = ["memory", "sqlite"]
+USER_STORAGES = ["memory", "sqlite", "postgres"]
 
 
 @dataclass(frozen=True)
