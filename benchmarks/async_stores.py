@@ -1,0 +1,69 @@
+"""Benchmark-only: the rendered service with its user store swapped for an async engine.
+
+Loaded by `postgres_driver.py` into the rendered project as `uvicorn async_stores:app`, with
+BENCH_DRIVER=psycopg_async or asyncpg. Never shipped in a rendered project.
+"""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from my_service.main import create_app
+from my_service.users.models import UserRecord
+from my_service.users.sql import UserRow
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+COLUMNS = (
+    UserRow.username,
+    UserRow.email,
+    UserRow.full_name,
+    UserRow.disabled,
+    UserRow.password_hash,
+)
+
+
+class AsyncUserStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, username: str) -> UserRecord | None:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(*COLUMNS).where(UserRow.username == username))
+            row = result.one_or_none()
+        return None if row is None else UserRecord.model_validate(row._asdict())
+
+    async def add(self, user: UserRecord) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(insert(UserRow).values(**user.model_dump()))
+
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(UserRow)
+                .where(UserRow.username == username)
+                .values(password_hash=password_hash)
+            )
+
+
+app = create_app()
+_shipped_lifespan = app.router.lifespan_context
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[Any]:
+    async with _shipped_lifespan(app):
+        driver = os.environ["BENCH_DRIVER"]
+        url = make_url(os.environ["DATABASE_URL"]).set(drivername=f"postgresql+{driver}")
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        app.state.user_store = AsyncUserStore(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+
+app.router.lifespan_context = _lifespan
