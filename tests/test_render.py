@@ -49,9 +49,13 @@ COMMON_FILES = {
     "tests/test_app.py",
     "tests/test_cli.py",
     "tests/test_config.py",
+    "tests/test_fuzz.py",
+    "tests/test_interop.py",
     "tests/test_passwords.py",
     "tests/test_protected_routes.py",
+    "tests/test_robustness.py",
     "tests/test_server.py",
+    "tests/test_timing.py",
     "tests/test_token.py",
     "tests/test_user_store.py",
 }

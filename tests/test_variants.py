@@ -1,5 +1,7 @@
 """Each variant's own checks, run inside the rendered project as its developers would."""
 
+import re
+
 import pytest
 
 from conftest import PYTEST_SUMMARY, Renders, record_variant_report
@@ -17,6 +19,9 @@ def test_rendered_tests_pass(render: Renders, variant: Variant) -> None:
     assert "failed" not in summary.group(1)
     assert "error" not in summary.group(1)
     record_variant_report(variant, "pytest", summary.group(1))
+    fuzzing = re.search(r"^schemathesis cases: (.+)$", result.stdout, re.MULTILINE)
+    assert fuzzing is not None, "the rendered suite did not report its schemathesis cases"
+    record_variant_report(variant, "fuzz", fuzzing.group(1))
 
 
 def test_ruff_check_is_clean(render: Renders, variant: Variant) -> None:
