@@ -33,7 +33,9 @@ COMMON_FILES = {
     "src/my_service/dependencies.py",
     "src/my_service/errors.py",
     "src/my_service/main.py",
+    "src/my_service/redis_failures.py",
     "src/my_service/security.py",
+    "src/my_service/throttle.py",
     "src/my_service/routes/__init__.py",
     "src/my_service/routes/health.py",
     "src/my_service/routes/token.py",
@@ -55,6 +57,7 @@ COMMON_FILES = {
     "tests/test_protected_routes.py",
     "tests/test_robustness.py",
     "tests/test_server.py",
+    "tests/test_throttle.py",
     "tests/test_timing.py",
     "tests/test_token.py",
     "tests/test_user_store.py",
@@ -150,6 +153,7 @@ def test_runtime_dependencies_are_those_the_variant_uses(render: Renders, varian
     assert ("psycopg" in names) == (variant.user_storage == "postgres")
     assert {"fastapi", "pyjwt", "pwdlib", "pydantic-settings", "python-multipart"} <= names
     assert pyproject["project"]["scripts"] == {"my-service": "my_service.cli:main"}
+    assert pyproject["project"]["optional-dependencies"] == {"redis": ["redis>=5.2"]}
 
 
 def test_answers_file_records_answers_and_no_secret(render: Renders, variant: Variant) -> None:
