@@ -1,0 +1,288 @@
+"""`copier update` for real: a template repository with two tagged versions, and projects
+rendered at the older one, edited by their users, then updated to the newer one.
+
+0.2.0 is the current tree. 0.1.0 is derived from it: it lacks `tests/test_timing.py` (so an
+update must add it), has an `OLD_NOTES.md` (which the update must remove), and an older README
+line (which the update changes: a user who edited that line gets a visible conflict).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE, RenderedProject, run, subprocess_env
+from variants import Variant
+
+OLD, NEW = "0.1.0", "0.2.0"
+README_LINE = "A FastAPI service with OAuth2 password login and bearer tokens:"
+OLD_README_LINE = "A FastAPI service with password login and bearer tokens:"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Suite",
+    "GIT_AUTHOR_EMAIL": "suite@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Suite",
+    "GIT_COMMITTER_EMAIL": "suite@example.invalid",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = run(["git", *args], cwd, env={**subprocess_env(), **GIT_IDENTITY})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def copier(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The copier command line as users run it: no --trust."""
+    return run([sys.executable, "-m", "copier", *args], cwd)
+
+
+@pytest.fixture(scope="module")
+def template_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repository = tmp_path_factory.mktemp("template-repository")
+    git(repository, "init", "-q", "-b", "main")
+
+    def snapshot() -> None:
+        for name in ["copier.yml", "template"]:
+            target = repository / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        shutil.copy(TEMPLATE / "copier.yml", repository / "copier.yml")
+        shutil.copytree(TEMPLATE / "template", repository / "template")
+
+    snapshot()
+    (repository / "template" / "tests" / "test_timing.py").unlink()
+    (repository / "template" / "OLD_NOTES.md").write_text("Notes that 0.2.0 no longer ships.\n")
+    readme = repository / "template" / "README.md.jinja"
+    assert README_LINE in readme.read_text(), "the README line this test changes has moved"
+    readme.write_text(readme.read_text().replace(README_LINE, OLD_README_LINE))
+    git(repository, "add", "-A")
+    git(repository, "commit", "-q", "-m", "0.1.0")
+    git(repository, "tag", OLD)
+
+    snapshot()
+    git(repository, "add", "-A")
+    git(repository, "commit", "-q", "-m", "0.2.0")
+    git(repository, "tag", NEW)
+    return repository
+
+
+def render_project(
+    template: Path, destination: Path, version: str, answers: dict[str, Any]
+) -> Path:
+    data = [arg for name, value in answers.items() for arg in ("--data", f"{name}={value}")]
+    result = copier(
+        destination.parent, "copy", "--defaults", "--vcs-ref", version, *data,
+        str(template), str(destination),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", f"generated from the template, {version}")
+    return destination
+
+
+def update(project: Path, version: str, *data: str) -> subprocess.CompletedProcess[str]:
+    args = [arg for item in data for arg in ("--data", item)]
+    result = copier(project, "update", "--defaults", "--vcs-ref", version, *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def unmerged(project: Path) -> list[str]:
+    return git(project, "diff", "--name-only", "--diff-filter=U").split()
+
+
+def conflict_markers(project: Path) -> list[str]:
+    files = [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+    return [
+        str(path.relative_to(project))
+        for path in files
+        if "<<<<<<< " in path.read_text(errors="ignore")
+    ]
+
+
+def answers(project: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return loaded
+
+
+def passes_its_checks(project: Path, variant: Variant) -> None:
+    checked = RenderedProject(variant, project, answers(project))
+    for command in (
+        ["pytest", "-q", "-p", "no:cacheprovider"],
+        ["ruff", "check", "--no-cache"],
+        ["ruff", "format", "--check", "--no-cache"],
+        ["mypy"],
+    ):
+        result = checked.uv_run(*command)
+        assert result.returncode == 0, f"{command}: {result.stdout[-4000:]}{result.stderr[-2000:]}"
+
+
+@pytest.mark.xdist_group("update-edits")
+def test_user_edits_survive_and_template_changes_arrive(
+    template_repository: Path, tmp_path: Path
+) -> None:
+    project = render_project(template_repository, tmp_path / "svc", OLD, {"user_storage": "memory"})
+    assert answers(project)["_commit"] == OLD
+    assert answers(project)["_src_path"] == str(template_repository)
+    health = project / "src" / "my_service" / "routes" / "health.py"
+    health.write_text(health.read_text() + "\n# Our own note, kept across updates.\n")
+    (project / "tests" / "test_fuzz.py").unlink()
+    dotenv = project / ".env"
+    dotenv.write_text("SECRET_KEY=our-own-rotated-secret-key-of-enough-length\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "our edits")
+    check = copier(project, "check-update")
+    assert f"latest version is {NEW}" in check.stdout + check.stderr
+
+    update(project, NEW)
+
+    assert answers(project)["_commit"] == NEW
+    assert health.read_text().endswith("# Our own note, kept across updates.\n")
+    assert not (project / "tests" / "test_fuzz.py").exists(), "a file the user deleted came back"
+    assert (project / "tests" / "test_timing.py").is_file(), "a new template file is missing"
+    assert not (project / "OLD_NOTES.md").exists(), "a file the template removed is still there"
+    assert README_LINE in (project / "README.md").read_text()
+    assert dotenv.read_text() == "SECRET_KEY=our-own-rotated-secret-key-of-enough-length\n"
+    assert unmerged(project) == []
+    assert conflict_markers(project) == []
+
+
+@pytest.mark.xdist_group("update-conflict")
+def test_an_overlapping_edit_is_a_visible_conflict(
+    template_repository: Path, tmp_path: Path
+) -> None:
+    project = render_project(template_repository, tmp_path / "svc", OLD, {"user_storage": "memory"})
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace(OLD_README_LINE, "Our own introduction."))
+    git(project, "commit", "-q", "-am", "our introduction")
+
+    update(project, NEW)
+
+    assert unmerged(project) == ["README.md"]
+    text = readme.read_text()
+    assert "<<<<<<< " in text
+    assert ">>>>>>> " in text
+    assert "Our own introduction." in text
+    assert README_LINE in text
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        pytest.param(storage, marks=pytest.mark.xdist_group(f"update-untouched-{storage}"))
+        for storage in ["memory", "sqlite", "postgres"]
+    ],
+)
+def test_an_untouched_project_updates_cleanly_and_passes_its_checks(
+    template_repository: Path, tmp_path: Path, storage: str
+) -> None:
+    project = render_project(template_repository, tmp_path / "svc", OLD, {"user_storage": storage})
+    dotenv = (project / ".env").read_text()
+
+    update(project, NEW)
+
+    assert unmerged(project) == []
+    assert conflict_markers(project) == []
+    assert (project / ".env").read_text() == dotenv
+    passes_its_checks(project, Variant("strict", True, storage))
+
+
+@pytest.mark.parametrize(
+    ("change", "appears", "disappears", "variant"),
+    [
+        pytest.param(
+            "optional_auth=false",
+            [],
+            ["src/my_service/routes/items.py", "tests/test_items.py"],
+            Variant("strict", False, "memory"),
+            marks=pytest.mark.xdist_group("update-answer-auth"),
+            id="optional_auth",
+        ),
+        pytest.param(
+            "user_storage=sqlite",
+            ["src/my_service/users/sql.py", "src/my_service/migrations/env.py"],
+            ["src/my_service/users/memory.py"],
+            Variant("strict", True, "sqlite"),
+            marks=pytest.mark.xdist_group("update-answer-storage"),
+            id="user_storage",
+        ),
+    ],
+)
+def test_changing_an_answer_on_update(
+    template_repository: Path,
+    tmp_path: Path,
+    change: str,
+    appears: list[str],
+    disappears: list[str],
+    variant: Variant,
+) -> None:
+    project = render_project(template_repository, tmp_path / "svc", NEW, {"user_storage": "memory"})
+    dotenv = (project / ".env").read_text()
+
+    update(project, NEW, change)
+
+    name, value = change.split("=")
+    assert str(answers(project)[name]).lower() == value
+    for path in appears:
+        assert (project / path).is_file(), f"{path} did not appear"
+    for path in disappears:
+        assert not (project / path).exists(), f"{path} did not disappear"
+    assert conflict_markers(project) == []
+    assert (project / ".env").read_text() == dotenv
+    git(project, "add", "-A")
+    passes_its_checks(project, variant)
+
+
+@pytest.mark.xdist_group("update-rename")
+def test_a_renamed_question_carries_its_old_answer_forward(tmp_path: Path) -> None:
+    """The documented way to rename a question, without --trust: the new question's default
+    reads the old answer, which Copier still has from the answers file during an update."""
+    repository = tmp_path / "template-repository"
+    repository.mkdir()
+    git(repository, "init", "-q", "-b", "main")
+    shutil.copy(TEMPLATE / "copier.yml", repository / "copier.yml")
+    shutil.copytree(TEMPLATE / "template", repository / "template")
+    git(repository, "add", "-A")
+    git(repository, "commit", "-q", "-m", OLD)
+    git(repository, "tag", OLD)
+    rename_question(repository, "access_token_minutes", "token_lifetime_minutes")
+    git(repository, "commit", "-q", "-am", NEW)
+    git(repository, "tag", NEW)
+    project = render_project(
+        repository, tmp_path / "svc", OLD, {"user_storage": "memory", "access_token_minutes": 5}
+    )
+
+    update(project, NEW)
+
+    recorded = answers(project)
+    assert recorded["token_lifetime_minutes"] == 5
+    assert "access_token_minutes" not in recorded
+    config = (project / "src" / "my_service" / "config.py").read_text()
+    assert "Field(default=5, ge=1, le=60)" in config
+
+
+def rename_question(repository: Path, old: str, new: str) -> None:
+    """What a release that renames a question does to copier.yml and the template."""
+    copier_yml = repository / "copier.yml"
+    text = copier_yml.read_text()
+    assert f"\n{old}:\n" in text
+    text = text.replace(f"\n{old}:\n", f"\n{new}:\n").replace(f"{old} ", f"{new} ")
+    text = text.replace("  default: 30\n", f'  default: "{{{{ {old} | default(30) }}}}"\n')
+    copier_yml.write_text(text)
+    for path in (repository / "template").rglob("*.jinja"):
+        path.write_text(path.read_text().replace(f"{{{{ {old} }}}}", f"{{{{ {new} }}}}"))
+
+
+def test_updates_need_no_trust() -> None:
+    config = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
+
+    assert not {"_tasks", "_migrations", "_jinja_extensions"} & set(config)
+    assert os.environ.get("COPIER_SETTINGS_PATH"), "the suite must not read the user's trust list"
