@@ -16,6 +16,7 @@ CONTRACT_DEFAULTS = {
     "optional_auth": True,
     "user_storage": "sqlite",
     "access_token_minutes": 30,
+    "oauth2_scopes": False,
 }
 
 
@@ -111,6 +112,7 @@ def test_answers_round_trip_through_the_answers_file(copie: Copie) -> None:
         "optional_auth": False,
         "user_storage": "memory",
         "access_token_minutes": 5,
+        "oauth2_scopes": True,
     }
 
     result = copie.copy(extra_answers=answers)

@@ -18,6 +18,7 @@ QUESTIONS = {
     "optional_auth",
     "user_storage",
     "access_token_minutes",
+    "oauth2_scopes",
 }
 
 COMMON_FILES = {
@@ -83,6 +84,8 @@ def expected_files(variant: Variant) -> set[str]:
         files |= SQL_FILES
     if variant.user_storage == "postgres":
         files.add("compose.yaml")
+    if variant.oauth2_scopes:
+        files |= {"src/my_service/scopes.py", "tests/test_scopes.py"}
     return files
 
 
@@ -99,6 +102,9 @@ def unchosen_words(variant: Variant) -> list[str]:
     else:
         words += ["MemoryUserStore", "in memory", "in-memory"]
         words += postgres if variant.user_storage == "sqlite" else sqlite
+    if not variant.oauth2_scopes:
+        words += ["SecurityScopes", "insufficient_scope", "invalid_scope", "FIRST_USER_SCOPES"]
+        words += ["users:read", "--scopes", "scopes"]
     if variant.login_form == "strict":
         words += [
             "OAuth2PasswordRequestForm ",

@@ -9,6 +9,7 @@ import pytest
 LOGIN_FORMS = ["strict", "permissive"]
 OPTIONAL_AUTH = [True, False]
 USER_STORAGES = ["memory", "sqlite", "postgres"]
+OAUTH2_SCOPES = [False, True]
 
 
 @dataclass(frozen=True)
@@ -16,11 +17,13 @@ class Variant:
     login_form: str
     optional_auth: bool
     user_storage: str
+    oauth2_scopes: bool = False
 
     @property
     def id(self) -> str:
         auth = "optional" if self.optional_auth else "required"
-        return f"{self.login_form}-{auth}-{self.user_storage}"
+        scopes = "-scopes" if self.oauth2_scopes else ""
+        return f"{self.login_form}-{auth}-{self.user_storage}{scopes}"
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -28,14 +31,13 @@ class Variant:
             "login_form": self.login_form,
             "optional_auth": self.optional_auth,
             "user_storage": self.user_storage,
+            "oauth2_scopes": self.oauth2_scopes,
         }
 
 
 VARIANTS = [
-    Variant(login_form, optional_auth, user_storage)
-    for login_form, optional_auth, user_storage in itertools.product(
-        LOGIN_FORMS, OPTIONAL_AUTH, USER_STORAGES
-    )
+    Variant(*answers)
+    for answers in itertools.product(LOGIN_FORMS, OPTIONAL_AUTH, USER_STORAGES, OAUTH2_SCOPES)
 ]
 
 DEFAULT_VARIANT = Variant(login_form="strict", optional_auth=True, user_storage="sqlite")
