@@ -77,13 +77,7 @@ def prepare(workdir: Path) -> tuple[Path, str]:
     python = str(project / ".venv" / "bin" / "python")
     sh(["uv", "pip", "install", "--quiet", "--python", python, "asyncpg", "greenlet"])
     database = f"bench_{uuid.uuid4().hex[:10]}"
-    create = (
-        "import sys; from sqlalchemy import create_engine, text; "
-        "e = create_engine(sys.argv[1].replace('postgresql://', 'postgresql+psycopg://', 1), "
-        "isolation_level='AUTOCOMMIT'); "
-        "e.connect().execute(text(sys.argv[2]))"
-    )
-    sh([python, "-c", create, SERVER, f'CREATE DATABASE "{database}"'])
+    on_server(project, f'CREATE DATABASE "{database}"')
     url = SERVER.rsplit("/", 1)[0] + f"/{database}"
     env = {"SECRET_KEY": "b" * 40, "DATABASE_URL": url}
     sh([str(project / ".venv" / "bin" / "my-service"), "migrate"], cwd=project, env=env)
@@ -93,15 +87,19 @@ def prepare(workdir: Path) -> tuple[Path, str]:
 
 
 def drop(project: Path, url: str) -> None:
-    python = str(project / ".venv" / "bin" / "python")
     database = url.rsplit("/", 1)[1]
-    drop_sql = (
+    on_server(project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def on_server(project: Path, statement: str) -> None:
+    """Run one statement on the BENCH_DATABASE_URL server, with the project's own driver."""
+    script = (
         "import sys; from sqlalchemy import create_engine, text; "
         "e = create_engine(sys.argv[1].replace('postgresql://', 'postgresql+psycopg://', 1), "
         "isolation_level='AUTOCOMMIT'); "
         "e.connect().execute(text(sys.argv[2]))"
     )
-    sh([python, "-c", drop_sql, SERVER, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'])
+    sh([str(project / ".venv" / "bin" / "python"), "-c", script, SERVER, statement])
 
 
 def serve(
