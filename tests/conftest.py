@@ -8,15 +8,21 @@ environments cost links, not downloads.
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psycopg
 import pytest
 from pytest_copie.plugin import Copie
 
@@ -108,6 +114,74 @@ class Renders:
 @pytest.fixture(scope="session")
 def render(copie_session: Copie) -> Renders:
     return Renders(copie_session)
+
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+FIRST_USER = ("alice", "alice's passphrase")
+
+
+@contextmanager
+def service_environment(project: RenderedProject, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for serving a rendered project: a first user and a database of its own."""
+    env = {
+        **subprocess_env(),
+        "FIRST_USER_USERNAME": FIRST_USER[0],
+        "FIRST_USER_PASSWORD": FIRST_USER[1],
+    }
+    if project.variant.user_storage == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'users.db'}"
+    if project.variant.user_storage != "postgres":
+        yield env
+        return
+    name = f"template_suite_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    server = TEST_DATABASE_URL.rsplit("/", 1)[0]
+    try:
+        yield {**env, "DATABASE_URL": f"{server}/{name}"}
+    finally:
+        with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def serve(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path, port: int, timeout: float = 120
+) -> Iterator[str]:
+    """Start a server command in its own process group; yield its URL once /health answers."""
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"{command[:3]} exited: {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{command[:3]} did not answer /health: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 CopierCli = Callable[..., subprocess.CompletedProcess[str]]

@@ -1,16 +1,12 @@
 """The rendered service installs with plain pip and serves with `fastapi run` (contract §3)."""
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Renders, free_port, run, subprocess_env
+from conftest import FIRST_USER, Renders, free_port, run, serve, subprocess_env
 from variants import DEFAULT_VARIANT
 
 
@@ -25,32 +21,9 @@ def test_pip_install_then_fastapi_run(render: Renders, tmp_path: Path) -> None:
     assert (venv / "bin" / "my-service").is_file()
 
     port = free_port()
-    env = {
-        **subprocess_env(),
-        "SECRET_KEY": "k" * 40,
-        "FIRST_USER_USERNAME": "alice",
-        "FIRST_USER_PASSWORD": "alice's passphrase",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'users.db'}",
-    }
-    server = subprocess.Popen(
-        [str(venv / "bin" / "fastapi"), "run", "--port", str(port)],
-        cwd=project.path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                httpx.get(f"{base}/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        form = {"grant_type": "password", "username": "alice", "password": "alice's passphrase"}
+    env = {**subprocess_env(), "SECRET_KEY": "k" * 40, "FIRST_USER_USERNAME": FIRST_USER[0]}
+    env |= {"FIRST_USER_PASSWORD": FIRST_USER[1], "DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
+    command = [str(venv / "bin" / "fastapi"), "run", "--port", str(port)]
+    with serve(command, project.path, env, tmp_path / "fastapi-run.log", port) as base:
+        form = {"grant_type": "password", "username": FIRST_USER[0], "password": FIRST_USER[1]}
         assert httpx.post(f"{base}/token", data=form).status_code == 200
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)

@@ -1,5 +1,7 @@
 """The questions: defaults, computed defaults, and bad answers refused with nothing written."""
 
+import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ from conftest import CopierCli
 
 CONTRACT_DEFAULTS = {
     "project_name": "My Service",
+    "project_description": (
+        "My Service: a FastAPI service with OAuth2 password login and bearer tokens"
+    ),
     "project_slug": "my-service",
     "package_name": "my_service",
     "login_form": "strict",
@@ -67,6 +72,8 @@ def test_each_copy_gets_its_own_secret(copie: Copie) -> None:
 
 BAD_ANSWERS = [
     ("project_name", "   ", "must not be empty"),
+    ("project_description", "   ", "must not be empty"),
+    ("project_description", "first line\nsecond line", "must fit on one line"),
     ("project_slug", "My-Service", "not a valid slug"),
     ("project_slug", "1service", "not a valid slug"),
     ("project_slug", "my--service", "not a valid slug"),
@@ -120,3 +127,29 @@ def test_answers_round_trip_through_the_answers_file(copie: Copie) -> None:
     assert result.project_dir is not None
     recorded = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert {key: recorded[key] for key in answers} == answers
+
+
+def test_quotes_and_backslashes_in_names_stay_literal(copie: Copie) -> None:
+    name = 'Acme "Quoted" \\ Service'
+    description = 'Says "hello" with a backslash \\ and a long tail ' + "of words " * 12
+    result = copie.copy(extra_answers={"project_name": name, "project_description": description})
+
+    assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
+    package = result.project_dir / "src" / result.answers["package_name"]
+    init = ast.parse((package / "__init__.py").read_text())
+    docstring = ast.get_docstring(init)
+    assert docstring is not None
+    assert " ".join(docstring.split()) == " ".join(description.split())
+    assert all(len(line) <= 100 for line in (package / "__init__.py").read_text().splitlines())
+    main = ast.parse((package / "main.py").read_text())
+    titles = [
+        keyword.value.value
+        for node in ast.walk(main)
+        if isinstance(node, ast.Call)
+        for keyword in node.keywords
+        if keyword.arg == "title" and isinstance(keyword.value, ast.Constant)
+    ]
+    assert titles == [name]
+    pyproject = tomllib.loads((result.project_dir / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == description

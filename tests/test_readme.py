@@ -1,16 +1,12 @@
 """The README's two commands work as written, and CI runs the second one."""
 
-import os
 import re
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import TEMPLATE, free_port, subprocess_env
+from conftest import TEMPLATE, free_port, serve, subprocess_env
 
 README = (TEMPLATE / "README.md").read_text()
 BOOTSTRAP = "python -m pip install uv && "
@@ -45,17 +41,7 @@ def test_quick_start_renders_a_service_and_serves_it(tmp_path: Path) -> None:
     command += f" --port {port}"
 
     log = tmp_path / "quick-start.log"
-    server = subprocess.Popen(
-        ["bash", "-c", command],  # noqa: S607
-        cwd=TEMPLATE,
-        env=subprocess_env(),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_healthy(base, server, log)
+    with serve(["bash", "-c", command], TEMPLATE, subprocess_env(), log, port, 300) as base:
         token = httpx.post(
             f"{base}/token",
             data={
@@ -71,22 +57,3 @@ def test_quick_start_renders_a_service_and_serves_it(tmp_path: Path) -> None:
         )
         assert me.json()["username"] == username.group(1)
         assert "swagger-ui" in httpx.get(f"{base}/docs").text
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-
-def wait_until_healthy(
-    base: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 300
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the quick start command exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("the service did not answer /health in time")

@@ -1,0 +1,47 @@
+"""The rendered pyproject's lower bounds are tested: the oldest allowed direct dependencies pass.
+
+`uv sync --resolution lowest-direct` installs the lowest version of every direct dependency
+(runtime and dev) that the bounds allow; the project's own tests and type check must pass on
+them. Two variants between them use every dependency and both SQL dialects.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PYTEST_SUMMARY, Renders, record_variant_report, run
+from variants import Variant
+
+LOWEST = [
+    Variant(login_form="strict", optional_auth=True, user_storage="sqlite"),
+    Variant(
+        login_form="permissive", optional_auth=True, user_storage="postgres", oauth2_scopes=True
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(f"lowest-{v.id}")) for v in LOWEST],
+)
+def test_lowest_direct_dependencies_pass(render: Renders, variant: Variant, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(
+        render(variant).path, project, ignore=shutil.ignore_patterns(".venv", "uv.lock")
+    )
+
+    synced = run(
+        ["uv", "sync", "--resolution", "lowest-direct", "--python", sys.executable, "--quiet"],
+        project,
+    )
+    assert synced.returncode == 0, synced.stderr
+
+    tests = run(["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    summary = PYTEST_SUMMARY.search(tests.stdout)
+    assert tests.returncode == 0, tests.stdout[-8000:] + tests.stderr[-2000:]
+    assert summary is not None
+    record_variant_report(variant, "lowest", summary.group(1))
+    types = run(["uv", "run", "--no-sync", "mypy"], project)
+    assert types.returncode == 0, types.stdout + types.stderr
