@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,10 +28,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 from copier import run_copy
+from support import free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -47,19 +46,6 @@ wrk.method = "POST"
 wrk.body = "grant_type=password&username=bench&password=benchmark+passphrase"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 """
-
-
-def sh(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(kwargs.pop("env", {}))
-    return subprocess.run(args, check=True, text=True, capture_output=True, env=env, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def prepare(workdir: Path) -> tuple[Path, str]:

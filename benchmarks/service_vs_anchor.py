@@ -32,7 +32,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support import free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ROOT / "benchmarks" / "anchor" / "tutorial_jwt_app.py"
@@ -82,19 +82,6 @@ start = time.monotonic()
 [t.join() for t in threads]
 print(count[0] / (time.monotonic() - start))
 """
-
-
-def sh(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(kwargs.pop("env", {}))
-    return subprocess.run(args, check=True, text=True, capture_output=True, env=env, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def copier_copy(destination: Path, answers: dict[str, Any]) -> float:

@@ -235,6 +235,19 @@ def serve(
             server.wait()
 
 
+@contextmanager
+def dev_server(project: RenderedProject, tmp_path: Path) -> Iterator[str]:
+    """`uv run fastapi dev` in the rendered project, as its README says; yields its URL."""
+    project.sync()
+    port = free_port()
+    command = ["uv", "run", "--no-sync", "fastapi", "dev", "--port", str(port)]
+    with (
+        service_environment(project, tmp_path) as env,
+        serve(command, project.path, env, tmp_path / "dev.log", port) as base,
+    ):
+        yield base
+
+
 CopierCli = Callable[..., subprocess.CompletedProcess[str]]
 
 

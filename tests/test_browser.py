@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import FIRST_USER, TEMPLATE, Renders, free_port, serve, service_environment
-from variants import Variant
+from conftest import FIRST_USER, TEMPLATE, Renders, dev_server
+from variants import Variant, variant_params
 
 # Debian's Chromium here; CI runners point CHROMIUM at their own Chrome.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -33,23 +33,11 @@ BROWSER_VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(v.id)) for v in BROWSER_VARIANTS],
-)
+@pytest.mark.parametrize("variant", variant_params(BROWSER_VARIANTS))
 def test_authorize_then_try_users_me(render: Renders, variant: Variant, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    project = render(variant)
-    project.sync()
-    port = free_port()
-    command = ["uv", "run", "--no-sync", "fastapi", "dev", "--port", str(port)]
-
-    with (
-        service_environment(project, tmp_path) as env,
-        serve(command, project.path, env, tmp_path / "dev.log", port) as base,
-        sync_playwright() as playwright,
-    ):
+    with dev_server(render(variant), tmp_path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         try:

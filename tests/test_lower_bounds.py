@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PYTEST_SUMMARY, Renders, record_variant_report, run
-from variants import Variant
+from variants import Variant, variant_params
 
 LOWEST = [
     Variant(login_form="strict", optional_auth=True, user_storage="sqlite"),
@@ -22,10 +22,7 @@ LOWEST = [
 ]
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(f"lowest-{v.id}")) for v in LOWEST],
-)
+@pytest.mark.parametrize("variant", variant_params(LOWEST, group="lowest-"))
 def test_lowest_direct_dependencies_pass(render: Renders, variant: Variant, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(

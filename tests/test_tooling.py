@@ -14,16 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import (
-    ACTIONLINT,
-    RenderedProject,
-    Renders,
-    free_port,
-    run,
-    serve,
-    service_environment,
-    tool,
-)
+from conftest import ACTIONLINT, RenderedProject, Renders, dev_server, run, tool
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())
@@ -205,14 +196,8 @@ def test_fastapi_dev_serves_the_documented_api(
 ) -> None:
     """`uv run fastapi dev` (the README's development server) serves the API from the answers."""
     project = render(variant)
-    project.sync()
-    port = free_port()
-    command = ["uv", "run", "--no-sync", "fastapi", "dev", "--port", str(port)]
 
-    with (
-        service_environment(project, tmp_path) as env,
-        serve(command, project.path, env, tmp_path / "dev.log", port) as base,
-    ):
+    with dev_server(project, tmp_path) as base:
         info = httpx.get(f"{base}/openapi.json").json()["info"]
         docs = httpx.get(f"{base}/docs").text
         redoc = httpx.get(f"{base}/redoc").text

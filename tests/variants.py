@@ -44,9 +44,14 @@ DEFAULT_VARIANT = Variant(login_form="strict", optional_auth=True, user_storage=
 """The variant `copier copy --defaults` renders."""
 
 
-def each_variant() -> list[Any]:
-    """`VARIANTS` as pytest params, grouped so that one xdist worker handles each variant."""
+def variant_params(variants: list[Variant], group: str = "") -> list[Any]:
+    """Variants as pytest params, each in an xdist group (`group` + its id) of one worker."""
     return [
-        pytest.param(variant, id=variant.id, marks=pytest.mark.xdist_group(variant.id))
-        for variant in VARIANTS
+        pytest.param(variant, id=variant.id, marks=pytest.mark.xdist_group(group + variant.id))
+        for variant in variants
     ]
+
+
+def each_variant() -> list[Any]:
+    """`VARIANTS` as pytest params: one worker renders, installs and checks each variant."""
+    return variant_params(VARIANTS)
