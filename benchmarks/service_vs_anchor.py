@@ -1,14 +1,15 @@
 """The rendered service against FastAPI's tutorial JWT app, side by side in one run.
 
     python -m uv run python benchmarks/service_vs_anchor.py [--storage memory sqlite postgres]
-        [--seconds 5] [--rounds 3] [--render-samples 24] [--suite] [--output FILE]
+        [--data QUESTION=ANSWER ...] [--seconds 5] [--rounds 3] [--render-samples 24] [--suite]
+        [--output FILE]
 
 For each storage asked for (default: all three), renders that variant with the other answers at
-their defaults, installs it in its own environment (`uv sync`), creates a user, and serves it
-with one uvicorn worker pinned to CPU 0; FastAPI's tutorial app (`anchor/tutorial_jwt_app.py`)
-is served the same way, from the same environment, so both run on the same library versions.
-wrk, pinned to CPU 1, drives the load. Every app is measured once per round, rounds are
-interleaved, and the figures are medians:
+their defaults or as --data gives them, installs it in its own environment (`uv sync`), creates
+a user, and serves it with one uvicorn worker pinned to CPU 0; FastAPI's tutorial app
+(`anchor/tutorial_jwt_app.py`) is served the same way, from the same environment, so both run
+on the same library versions. wrk, pinned to CPU 1, drives the load. Every app is measured
+once per round, rounds are interleaved, and the figures are medians:
 
   A  GET /health: the ceiling of the stack itself
   B  GET /users/me with a valid token: throughput and p50/p99 (B/A)
@@ -112,9 +113,9 @@ class App:
         return self.project / ".venv" / "bin"
 
 
-def prepare_service(workdir: Path, storage: str) -> tuple[App, str | None]:
+def prepare_service(workdir: Path, storage: str, answers: dict[str, str]) -> tuple[App, str | None]:
     project = workdir / f"service-{storage}"
-    copier_copy(project, {"user_storage": storage})
+    copier_copy(project, {**answers, "user_storage": storage})
     sh(["uv", "sync", "--quiet", "--no-dev", "--python", sys.executable], cwd=project)
     env = {"SECRET_KEY": "b" * 40, "LOGIN_MAX_FAILURES": "1000000"}
     database = None
@@ -377,6 +378,13 @@ def report(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", nargs="+", default=["memory", "sqlite", "postgres"])
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="QUESTION=ANSWER",
+        help="another answer for the rendered variants, e.g. login_form=permissive (repeatable)",
+    )
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--render-samples", type=int, default=24)
@@ -391,7 +399,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as name:
         workdir = Path(name)
-        prepared = [prepare_service(workdir, storage) for storage in args.storage]
+        answers = dict(item.split("=", 1) for item in args.data)
+        prepared = [prepare_service(workdir, storage, answers) for storage in args.storage]
         apps = [anchor_app(prepared[0][0].project)] + [app for app, _ in prepared]
         runs: dict[str, list[dict[str, float]]] = {app.name: [] for app in apps}
         try:
