@@ -219,7 +219,7 @@ def test_compose_runs_the_app_with_the_variant_storage(render: Renders, variant:
         assert password not in (project.path / ".copier-answers.yml").read_text()
 
 
-def test_dotenv_holds_a_fresh_secret_and_git_ignores_it(render: Renders, variant: Variant) -> None:
+def test_dotenv_has_a_fresh_secret_and_git_ignores_it(render: Renders, variant: Variant) -> None:
     project = render(variant)
 
     secret = dotenv_secret(project)
@@ -228,8 +228,9 @@ def test_dotenv_holds_a_fresh_secret_and_git_ignores_it(render: Renders, variant
     tracked_elsewhere = [p for p in project.files() if p.name != ".env" and secret in p.read_text()]
     assert tracked_elsewhere == []
     run(["git", "init", "-q"], project.path)
-    ignored = run(["git", "check-ignore", "-q", ".env"], project.path)
-    assert ignored.returncode == 0, ".env is not ignored by git"
+    for private in [".env", "my_service.db", "my_service.db-wal", ".venv/"]:
+        ignored = run(["git", "check-ignore", "-q", private], project.path)
+        assert ignored.returncode == 0, f"{private} is not ignored by git"
     shutil.rmtree(project.path / ".git")
 
 
