@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import FIRST_USER, Renders, free_port, run, serve, subprocess_env
+from conftest import FIRST_USER, Renders, free_port, run, serve, service_environment
 from variants import DEFAULT_VARIANT
 
 
@@ -21,9 +21,10 @@ def test_pip_install_then_fastapi_run(render: Renders, tmp_path: Path) -> None:
     assert (venv / "bin" / "my-service").is_file()
 
     port = free_port()
-    env = {**subprocess_env(), "SECRET_KEY": "k" * 40, "FIRST_USER_USERNAME": FIRST_USER[0]}
-    env |= {"FIRST_USER_PASSWORD": FIRST_USER[1], "DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
     command = [str(venv / "bin" / "fastapi"), "run", "--port", str(port)]
-    with serve(command, project.path, env, tmp_path / "fastapi-run.log", port) as base:
+    with (
+        service_environment(project, tmp_path) as env,
+        serve(command, project.path, env, tmp_path / "fastapi-run.log", port) as base,
+    ):
         form = {"grant_type": "password", "username": FIRST_USER[0], "password": FIRST_USER[1]}
         assert httpx.post(f"{base}/token", data=form).status_code == 200
