@@ -137,8 +137,10 @@ class RenderedProject:
         """Install the project into its own fresh virtualenv, from its own pyproject.toml."""
         if self.synced:
             return
+        start = time.perf_counter()
         result = run(["uv", "sync", "--python", sys.executable, "--quiet"], self.path)
         assert result.returncode == 0, result.stderr
+        record_variant_time(self.variant, "sync", time.perf_counter() - start)
         self.synced = True
 
     def uv_run(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -155,7 +157,9 @@ class Renders:
 
     def __call__(self, variant: Variant) -> RenderedProject:
         if variant not in self._projects:
+            start = time.perf_counter()
             result = self._copie.copy(extra_answers=variant.answers)
+            record_variant_time(variant, "render", time.perf_counter() - start)
             assert result.exit_code == 0, result.exception
             assert result.project_dir is not None
             self._projects[variant] = RenderedProject(variant, result.project_dir, result.answers)
@@ -266,18 +270,75 @@ def record_variant_report(variant: Variant, check: str, summary: str) -> None:
     path.write_text(json.dumps({"variant": variant.id, "check": check, "summary": summary}))
 
 
+def record_variant_time(variant: Variant, step: str, seconds: float) -> None:
+    """Time spent on a step that some test of the variant does first (render, sync)."""
+    path = Path(os.environ[REPORTS_ENV]) / f"{variant.id}.{step}.seconds"
+    path.write_text(f"{seconds:.3f}")
+
+
+CHECK_OF_TEST = {
+    "test_rendered_tests_pass": "pytest",
+    "test_ruff_check_is_clean": "ruff",
+    "test_ruff_format_is_clean": "ruff",
+    "test_mypy_strict_passes": "mypy",
+}
+"""The tests of test_variants.py, by the column of the timing table they are counted in."""
+PER_VARIANT_FILES = ("tests/test_variants.py", "tests/test_render.py", "tests/test_tooling.py")
+"""The tests run once per variant; the browser and lowest-bound tests pick a few variants."""
+TIMING_COLUMNS = ["render", "sync", "pytest", "ruff", "mypy", "other", "total"]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     directory = os.environ.get(REPORTS_ENV)
     if not directory or hasattr(terminalreporter.config, "workerinput"):
         return
     reports = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
-    if not reports:
+    if reports:
+        terminalreporter.section("rendered projects")
+        for report in reports:
+            terminalreporter.write_line(
+                f"{report['variant']:<28} {report['check']:<8} {report['summary']}"
+            )
+    write_timings(terminalreporter, Path(directory))
+
+
+def write_timings(terminalreporter: Any, directory: Path) -> None:
+    """Where the suite's time went: per variant and check, and the template-level tests."""
+    known = {variant.id for variant in VARIANTS}
+    per_variant: dict[str, dict[str, float]] = {}
+    template_level: dict[str, float] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid: str = getattr(report, "nodeid", "")
+            seconds: float = getattr(report, "duration", 0.0)
+            variant = nodeid.rpartition("[")[2].rstrip("]") if nodeid.endswith("]") else ""
+            if variant not in known or not nodeid.startswith(PER_VARIANT_FILES):
+                test = nodeid.partition("[")[0]
+                template_level[test] = template_level.get(test, 0.0) + seconds
+                continue
+            columns = per_variant.setdefault(variant, dict.fromkeys(TIMING_COLUMNS, 0.0))
+            function = nodeid.rpartition("::")[2].partition("[")[0]
+            check = CHECK_OF_TEST.get(function, "other")
+            columns[check] += seconds
+            columns["total"] += seconds
+    if not per_variant and not template_level:
         return
-    terminalreporter.section("rendered projects")
-    for report in reports:
+    terminalreporter.section("where the time went (seconds)")
+    terminalreporter.write_line(f"{'variant':<28}" + "".join(f"{c:>8}" for c in TIMING_COLUMNS))
+    for variant, columns in sorted(per_variant.items()):
+        for step in ("render", "sync"):
+            recorded = directory / f"{variant}.{step}.seconds"
+            if recorded.exists():
+                columns[step] = float(recorded.read_text())
+                columns["other"] -= columns[step]  # done inside one of the variant's tests
         terminalreporter.write_line(
-            f"{report['variant']:<28} {report['check']:<8} {report['summary']}"
+            f"{variant:<28}" + "".join(f"{columns[c]:>8.1f}" for c in TIMING_COLUMNS)
         )
+    if template_level:
+        total = sum(template_level.values())
+        terminalreporter.write_line(f"{'template-level tests':<28}{total:>64.1f}")
+        for test, seconds in sorted(template_level.items(), key=lambda item: -item[1])[:12]:
+            terminalreporter.write_line(f"  {seconds:>7.1f}  {test}")
 
 
 PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ passed.*?)\s*=*$", re.MULTILINE)
