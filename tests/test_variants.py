@@ -38,7 +38,7 @@ def test_ruff_format_is_clean(render: Renders, variant: Variant) -> None:
 
 def test_mypy_strict_passes(render: Renders, variant: Variant) -> None:
     project = render(variant)
-    result = project.uv_run("mypy")
+    result = project.mypy()
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout

@@ -3,6 +3,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -13,6 +14,14 @@ ALICE = "alice"
 ALICE_PASSWORD = "correct horse battery staple"
 
 AddUser = Callable[..., None]
+
+FAST_HASHING: dict[str, Any] = {"password_hash_memory_kib": 8, "password_hash_iterations": 1}
+"""Argon2 parameters that cost microseconds, for tests that do not test the hashing itself."""
+
+
+def environment_of(settings: dict[str, object]) -> dict[str, str]:
+    """The environment variables that set these settings."""
+    return {name.upper(): str(value) for name, value in settings.items()}
 
 
 def login(client: TestClient, username: str, password: str, **extra: str) -> httpx2.Response:
