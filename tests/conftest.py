@@ -97,29 +97,25 @@ def item_variant(item: pytest.Item) -> Variant | None:
     return variant if isinstance(variant, Variant) else None
 
 
-LONGEST_FIRST = ("lowest-", "update-untouched-", "update-answer-")
-"""xdist groups that run a rendered project's whole suite, plus more: a few minutes each."""
-STORAGE_COST = {"postgres": 0, "sqlite": 1, "memory": 2}
+TEMPLATE_LEVEL_GROUPS = ("lowest-", "update-untouched-", "update-answer-")
+"""xdist groups that run a rendered project's whole suite, and more: as long as a variant."""
 
 
-def scheduling_rank(item: pytest.Item) -> tuple[int, int, int]:
+def scheduling_rank(item: pytest.Item) -> int:
     """Longest first (xdist hands out groups in collection order), so no worker ends alone.
 
-    The long template-level groups, then the variants from the heaviest storage to the
-    lightest, then the short tests, which fill the gaps at the end.
+    From the suite's own timing table: a PostgreSQL variant (which also seeds mypy's cache
+    for the others), the template-level groups that run whole rendered suites, a SQLite
+    variant, a memory variant, then the short tests, which fill the gaps at the end.
     """
     marker = item.get_closest_marker("xdist_group")
     group = str(marker.args[0]) if marker is not None and marker.args else ""
-    if group.startswith(LONGEST_FIRST):
-        return (0, 0, 0)
     variant = item_variant(item)
     if variant is not None and group == variant.id:
-        return (
-            1,
-            STORAGE_COST[variant.user_storage],
-            -variant.oauth2_scopes - variant.optional_auth,
-        )
-    return (2, 0, 0)
+        return {"postgres": 0, "sqlite": 2, "memory": 3}[variant.user_storage]
+    if group.startswith(TEMPLATE_LEVEL_GROUPS):
+        return 1
+    return 4
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -188,36 +184,33 @@ class RenderedProject:
         return run(["uv", "run", "--no-sync", *args], self.path)
 
     def mypy(self) -> subprocess.CompletedProcess[str]:
+        """`uv run mypy`, its cache seeded from the first PostgreSQL variant checked.
+
+        Most of a cold run goes to the dependencies (FastAPI, pydantic, SQLAlchemy, ...):
+        the same files in every variant, and the PostgreSQL variants have them all. mypy's
+        incremental cache knows a module by its content, so a seeded cache gives the same
+        answer as a cold one, in a fraction of the time.
+        """
         self.sync()
-        return mypy(self.path)
+        seed = Path(os.environ[SHARED_ENV]) / "mypy-cache"
+        cache = self.path / ".mypy_cache"
+        if seed.is_dir() and not cache.exists():
+            shutil.copytree(seed, cache)
+        result = run(["uv", "run", "--no-sync", "mypy"], self.path)
+        if result.returncode == 0 and self.variant.user_storage == "postgres" and not seed.exists():
+            staging = seed.with_name(f"mypy-cache-{uuid.uuid4().hex}")
+            shutil.copytree(cache, staging)
+            try:
+                staging.rename(seed)  # atomic: another worker's seed, if it came first, stays
+            except OSError:
+                shutil.rmtree(staging)
+        return result
 
 
 def shared_directory(name: str) -> Path:
     directory = Path(os.environ[SHARED_ENV]) / name
     directory.mkdir(exist_ok=True)
     return directory
-
-
-def mypy(project: Path) -> subprocess.CompletedProcess[str]:
-    """`uv run mypy` in a synced project, its cache seeded from the first project checked.
-
-    Most of a cold run goes to the dependencies (FastAPI, pydantic, SQLAlchemy, ...), which
-    are the same files in every variant. mypy's incremental cache knows a module by its
-    content, so a seeded cache gives the same answer as a cold one, in a fraction of the time.
-    """
-    seed = Path(os.environ[SHARED_ENV]) / "mypy-cache"
-    cache = project / ".mypy_cache"
-    if seed.is_dir() and not cache.exists():
-        shutil.copytree(seed, cache)
-    result = run(["uv", "run", "--no-sync", "mypy"], project)
-    if result.returncode == 0 and not seed.exists():
-        staging = seed.with_name(f"mypy-cache-{uuid.uuid4().hex}")
-        shutil.copytree(cache, staging)
-        try:
-            staging.rename(seed)  # atomic: another worker's seed, if it came first, stays
-        except OSError:
-            shutil.rmtree(staging)
-    return result
 
 
 def run_once(command: list[str], cwd: Path, inputs: list[str]) -> subprocess.CompletedProcess[str]:
