@@ -25,9 +25,6 @@ def upgrade() -> None:
         sa.Column("full_name", sa.String(length=200), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-{%- if oauth2_scopes %}
-        sa.Column("scopes", sa.String(length=1000), nullable=False),
-{%- endif %}
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_users_username", "users", ["username"], unique=True)

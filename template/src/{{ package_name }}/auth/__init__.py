@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access tokens, the `scope` parameter and the grants."""
