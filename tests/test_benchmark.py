@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, run
+from suite import TEMPLATE, run
 
 SCRIPT = TEMPLATE / "benchmarks" / "service_vs_anchor.py"
 

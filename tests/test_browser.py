@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import FIRST_USER, TEMPLATE, Renders, dev_server
+from suite import FIRST_USER, TEMPLATE, Renders, dev_server
 from variants import Variant, variant_params
 
 # Debian's Chromium here; CI runners point CHROMIUM at their own Chrome.

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import ACTIONLINT, TEMPLATE, run, tool
+from suite import ACTIONLINT, TEMPLATE, run, tool
 from variants import VARIANTS
 
 WORKFLOW = TEMPLATE / ".github" / "workflows" / "template-suite.yml"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, free_port, run, serve, subprocess_env, tool
+from suite import TEMPLATE, run, serve, subprocess_env, tool
+from support import free_port
 
 DOCS = TEMPLATE / "docs"
 SESSION = re.compile(r"```console\n(.*?)```", re.DOTALL)

@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import FIRST_USER, Renders, free_port, run, serve, service_environment
+from suite import FIRST_USER, Renders, run, serve, service_environment
+from support import free_port
 from variants import DEFAULT_VARIANT
 
 

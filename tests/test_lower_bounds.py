@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTEST_SUMMARY, Renders, record_variant_report, run
+from suite import PYTEST_SUMMARY, Renders, record_variant_report, run
 from variants import Variant, variant_params
 
 LOWEST = [

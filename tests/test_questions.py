@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
-from conftest import CopierCli
+from suite import CopierCli
 
 CONTRACT_DEFAULTS = {
     "project_name": "My Service",

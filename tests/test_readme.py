@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEMPLATE, free_port, serve, subprocess_env
+from suite import TEMPLATE, serve, subprocess_env
+from support import free_port
 
 README = (TEMPLATE / "README.md").read_text()
 BOOTSTRAP = "python -m pip install uv && "

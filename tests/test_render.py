@@ -1,5 +1,6 @@
 """The rendered tree of each variant: complete, clean, and nothing of the options not chosen."""
 
+import json
 import re
 import shutil
 import tomllib
@@ -7,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 
-from conftest import RenderedProject, Renders, run
+from suite import RenderedProject, Renders, run
 from variants import Variant, each_variant
 
 QUESTIONS = {
@@ -33,24 +34,34 @@ COMMON_FILES = {
     ".pre-commit-config.yaml",
     "Dockerfile",
     "README.md",
+    "SECURITY.md",
     "compose.yaml",
     "pyproject.toml",
     "src/my_service/__init__.py",
+    "src/my_service/auth/__init__.py",
+    "src/my_service/auth/grants.py",
+    "src/my_service/auth/passwords.py",
+    "src/my_service/auth/scope_parameter.py",
+    "src/my_service/auth/tokens.py",
     "src/my_service/cli.py",
     "src/my_service/config.py",
     "src/my_service/dependencies.py",
     "src/my_service/errors.py",
     "src/my_service/main.py",
-    "src/my_service/redis_failures.py",
-    "src/my_service/security.py",
-    "src/my_service/throttle.py",
     "src/my_service/routes/__init__.py",
     "src/my_service/routes/health.py",
     "src/my_service/routes/token.py",
+    "src/my_service/routes/token_request.py",
     "src/my_service/routes/users.py",
+    "src/my_service/scopes.py",
+    "src/my_service/storage.py",
+    "src/my_service/throttle/__init__.py",
+    "src/my_service/throttle/redis_store.py",
+    "src/my_service/throttle/stores.py",
     "src/my_service/users/__init__.py",
     "src/my_service/users/accounts.py",
     "src/my_service/users/models.py",
+    "src/my_service/users/rules.py",
     "src/my_service/users/store.py",
     "tests/__init__.py",
     "tests/conftest.py",
@@ -64,6 +75,7 @@ COMMON_FILES = {
     "tests/test_interop.py",
     "tests/test_passwords.py",
     "tests/test_protected_routes.py",
+    "tests/test_docs.py",
     "tests/test_robustness.py",
     "tests/test_server.py",
     "tests/test_throttle.py",
@@ -74,10 +86,12 @@ COMMON_FILES = {
 
 SQL_FILES = {
     "src/my_service/database.py",
+    "src/my_service/dialect.py",
     "src/my_service/users/sql.py",
     "src/my_service/migrations/env.py",
     "src/my_service/migrations/script.py.mako",
     "src/my_service/migrations/versions/0001_create_the_users_table.py",
+    "src/my_service/migrations/versions/0002_add_the_scopes_column.py",
     "tests/test_migrations.py",
 }
 
@@ -91,12 +105,15 @@ def expected_files(variant: Variant) -> set[str]:
     else:
         files |= SQL_FILES
     if variant.oauth2_scopes:
-        files |= {"src/my_service/scopes.py", "tests/test_scopes.py"}
+        files.add("tests/test_scopes.py")
     return files
 
 
 def unchosen_words(variant: Variant) -> list[str]:
-    """Words that only belong to the options this variant did not choose."""
+    """Words that belong only to the options this variant did not choose, anywhere in its tree.
+
+    The files of an option not chosen are absent, so its names are too.
+    """
     words = []
     if not variant.optional_auth:
         words += ["OptionalUser", "/items", "optional route", "optional-auth", "Optional-auth"]
@@ -108,9 +125,6 @@ def unchosen_words(variant: Variant) -> list[str]:
     else:
         words += ["MemoryUserStore", "in memory", "in-memory"]
         words += postgres if variant.user_storage == "sqlite" else sqlite
-    if not variant.oauth2_scopes:
-        words += ["SecurityScopes", "insufficient_scope", "invalid_scope", "FIRST_USER_SCOPES"]
-        words += ["users:read", "--scopes", "scopes"]
     if variant.login_form == "strict":
         words += [
             "OAuth2PasswordRequestForm ",
@@ -120,6 +134,34 @@ def unchosen_words(variant: Variant) -> list[str]:
     else:
         words += ["OAuth2PasswordRequestFormStrict", "is required, as RFC"]
     return words
+
+
+def unchosen_words_for_users(variant: Variant) -> list[str]:
+    """Words of options not chosen that a user must not read: in the docs, OpenAPI, CLI help.
+
+    The code has one shape for every answer of `oauth2_scopes`: without scopes it declares
+    none (`scopes.py`), and says nothing about them to its users.
+    """
+    if variant.oauth2_scopes:
+        return []
+    return ["users:read", "items:read", "insufficient_scope", "FIRST_USER_SCOPES", "--scopes"]
+
+
+USER_FACING_FILES = ["README.md", "SECURITY.md", ".env.example"]
+
+USER_FACING_OUTPUT = """
+import contextlib, io, json
+from my_service.cli import parser
+from my_service.main import create_app
+texts = {"openapi.json": json.dumps(create_app().openapi())}
+for command in ([], ["migrate"], ["create-user"]):
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.suppress(SystemExit):
+        parser().parse_args([*command, "--help"])
+    texts[" ".join(["my-service", *command, "--help"])] = output.getvalue()
+print(json.dumps(texts))
+"""
+"""Prints what the rendered service shows its users besides its files: OpenAPI, CLI help."""
 
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())
@@ -154,6 +196,24 @@ def test_nothing_mentions_options_not_chosen(render: Renders, variant: Variant) 
         text = path.read_text()
         for word in unchosen_words(variant):
             assert word not in text, f"{path.relative_to(project.path)} mentions {word!r}"
+
+
+def test_users_read_nothing_of_options_not_chosen(render: Renders, variant: Variant) -> None:
+    project = render(variant)
+    result = project.uv_run("python", "-c", USER_FACING_OUTPUT)
+    assert result.returncode == 0, result.stderr
+    texts: dict[str, str] = json.loads(result.stdout)
+    texts |= {name: (project.path / name).read_text() for name in USER_FACING_FILES}
+
+    for name, text in texts.items():
+        for word in unchosen_words_for_users(variant):
+            assert word not in text, f"{name} mentions {word!r}"
+    schemas = json.loads(texts["openapi.json"])["components"]["schemas"]
+    assert ("scopes" in schemas["User"]["properties"]) == variant.oauth2_scopes
+    assert ("scope" in schemas["TokenResponse"]["properties"]) == variant.oauth2_scopes
+    operations = json.loads(texts["openapi.json"])["paths"].values()
+    forbidden = [op for path in operations for op in path.values() if "403" in op["responses"]]
+    assert bool(forbidden) == variant.oauth2_scopes
 
 
 def test_runtime_dependencies_are_those_the_variant_uses(render: Renders, variant: Variant) -> None:

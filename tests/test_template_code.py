@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from conftest import TEMPLATE, run
+from suite import TEMPLATE, run
 
 
 @pytest.mark.parametrize(

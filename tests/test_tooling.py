@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ACTIONLINT, RenderedProject, Renders, dev_server, run, run_once, tool
+from suite import ACTIONLINT, RenderedProject, Renders, dev_server, run, run_once, tool
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import TEMPLATE, RenderedProject, run, subprocess_env
+from suite import TEMPLATE, RenderedProject, run, subprocess_env
 from variants import Variant
 
 OLD, NEW = "0.1.0", "0.2.0"

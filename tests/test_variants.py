@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import PYTEST_SUMMARY, Renders, record_variant_report
+from suite import PYTEST_SUMMARY, Renders, record_variant_report
 from variants import Variant, each_variant
 
 pytestmark = pytest.mark.parametrize("variant", each_variant())

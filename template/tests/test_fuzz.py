@@ -1,4 +1,4 @@
-"""Schemathesis against the service's own OpenAPI schema, every check on: security.md S1."""
+"""Schemathesis against the service's own OpenAPI schema, every check on: SECURITY.md S1."""
 
 import re
 import subprocess

@@ -1,4 +1,4 @@
-"""Response time does not tell unknown users from known ones: security.md R5."""
+"""Response time does not tell unknown users from known ones: SECURITY.md R5."""
 
 import random
 import statistics

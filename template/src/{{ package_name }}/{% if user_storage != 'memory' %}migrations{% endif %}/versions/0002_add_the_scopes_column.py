@@ -1,7 +1,7 @@
-"""Add the users' scopes column, for every service.
+"""The users' scopes, for every service: NULL, for every user there was, means every scope.
 
-Before this revision, 0001 created the column only in services rendered with OAuth2 scopes;
-their databases keep it as it is.
+Before this revision, 0001 created the column only in services rendered with OAuth2 scopes,
+as NOT NULL: their databases keep their users' scopes, and the column may now be NULL too.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,12 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     columns = {column["name"] for column in sa.inspect(op.get_bind()).get_columns("users")}
-    if "scopes" in columns:
-        return
     with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("scopes", sa.String(length=1000), nullable=False, server_default="")
-        )
+        if "scopes" in columns:
+            batch.alter_column("scopes", existing_type=sa.String(length=1000), nullable=True)
+        else:
+            batch.add_column(sa.Column("scopes", sa.String(length=1000), nullable=True))
 
 
 def downgrade() -> None:
