@@ -72,7 +72,7 @@ def item_variant(item: pytest.Item) -> Variant | None:
     return variant if isinstance(variant, Variant) else None
 
 
-TEMPLATE_LEVEL_GROUPS = ("lowest-", "update-untouched-", "update-answer-")
+TEMPLATE_LEVEL_GROUPS = ("lowest-", "update-untouched-", "update-answer")
 """xdist groups that run a rendered project's whole suite, and more: as long as a variant."""
 
 

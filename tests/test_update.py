@@ -6,6 +6,7 @@ update must add it), has an `OLD_NOTES.md` (which the update must remove), and a
 line (which the update changes: a user who edited that line gets a visible conflict).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from suite import TEMPLATE, RenderedProject, run, subprocess_env
+from suite import TEMPLATE, RenderedProject, run, service_environment, subprocess_env
 from variants import Variant
 
 OLD, NEW = "0.1.0", "0.2.0"
@@ -287,3 +288,67 @@ def test_updates_need_no_trust() -> None:
 
     assert not {"_tasks", "_migrations", "_jinja_extensions"} & set(config)
     assert os.environ.get("COPIER_SETTINGS_PATH"), "the suite must not read the user's trust list"
+
+
+ACCOUNTS_STILL_WORK = """
+import io, json, sys
+from fastapi.testclient import TestClient
+from my_service.cli import main
+from my_service.main import create_app
+
+accounts, new = json.loads(sys.argv[1]), sys.argv[2]
+assert main(["migrate"]) == 0
+sys.stdin = io.StringIO(accounts[new] + "\\n")
+assert main(["create-user", new, "--password-stdin"]) == 0
+with TestClient(create_app()) as client:
+    for username, password in accounts.items():
+        form = {"grant_type": "password", "username": username, "password": password}
+        token = client.post("/token", data=form)
+        assert token.status_code == 200, (username, token.text)
+        bearer = {"Authorization": "Bearer " + token.json()["access_token"]}
+        me = client.get("/users/me", headers=bearer)
+        assert me.status_code == 200, (username, me.text)
+"""
+"""In the project's environment: `migrate`, `create-user` for the newest account, then every
+account logs in and reads its profile (argv: the accounts as JSON, the newest one's name)."""
+
+ANSWER_CHANGES = [
+    "oauth2_scopes=true",
+    "oauth2_scopes=false",
+    "optional_auth=false",
+    "login_form=permissive",
+]
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        pytest.param(storage, marks=pytest.mark.xdist_group(f"update-answers-{storage}"))
+        for storage in ["sqlite", "postgres"]
+    ],
+)
+def test_changing_answers_keeps_every_account_and_command_working(
+    template_repository: Path, tmp_path: Path, storage: str
+) -> None:
+    """One schema for every answer: after each change, `migrate` then old and new accounts work.
+
+    Scopes turned on keep the accounts made without them fully able (an account without a
+    scope list may have every scope), and turned off again keep the ones made with them.
+    """
+    project = render_project(template_repository, tmp_path / "svc", NEW, {"user_storage": storage})
+    rendered = RenderedProject(Variant("strict", True, storage), project, answers(project))
+    accounts: dict[str, str] = {}
+    with service_environment(rendered, tmp_path) as env:
+        for step, change in enumerate([None, *ANSWER_CHANGES]):
+            if change is not None:
+                git(project, "add", "-A")
+                git(project, "commit", "-q", "-m", f"before {change}")
+                update(project, NEW, change)
+                assert unmerged(project) == [], change
+            synced = run(["uv", "sync", "--python", sys.executable, "--quiet"], project)
+            assert synced.returncode == 0, synced.stderr
+            name = f"user-{step}"
+            accounts[name] = f"the passphrase of account {step}"
+            script = ["uv", "run", "--no-sync", "python", "-c", ACCOUNTS_STILL_WORK]
+            result = run([*script, json.dumps(accounts), name], project, env=env)
+            assert result.returncode == 0, f"after {change}: {result.stdout}{result.stderr}"
