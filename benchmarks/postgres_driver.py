@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 from copier import run_copy
+
 from support import free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from support import free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent
