@@ -12,17 +12,18 @@ from typing import Any
 from fastapi import FastAPI
 from my_service.main import create_app
 from my_service.users.models import UserRecord
-from my_service.users.sql import UserRow
+from my_service.users.sql import users
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 COLUMNS = (
-    UserRow.username,
-    UserRow.email,
-    UserRow.full_name,
-    UserRow.disabled,
-    UserRow.password_hash,
+    users.c.username,
+    users.c.email,
+    users.c.full_name,
+    users.c.disabled,
+    users.c.password_hash,
+    users.c.scopes,
 )
 
 
@@ -32,19 +33,24 @@ class AsyncUserStore:
 
     async def get(self, username: str) -> UserRecord | None:
         async with self._engine.connect() as connection:
-            result = await connection.execute(select(*COLUMNS).where(UserRow.username == username))
+            result = await connection.execute(select(*COLUMNS).where(users.c.username == username))
             row = result.one_or_none()
-        return None if row is None else UserRecord.model_validate(row._asdict())
+        if row is None:
+            return None
+        scopes = None if row.scopes is None else frozenset(row.scopes.split())
+        return UserRecord(**{**row._asdict(), "scopes": scopes})
 
     async def add(self, user: UserRecord) -> None:
+        scopes = None if user.scopes is None else " ".join(sorted(user.scopes))
         async with self._engine.begin() as connection:
-            await connection.execute(insert(UserRow).values(**user.model_dump()))
+            values = {**user.model_dump(), "scopes": scopes}
+            await connection.execute(insert(users).values(**values))
 
     async def set_password_hash(self, username: str, password_hash: str) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
-                update(UserRow)
-                .where(UserRow.username == username)
+                update(users)
+                .where(users.c.username == username)
                 .values(password_hash=password_hash)
             )
 
@@ -59,7 +65,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[Any]:
         driver = os.environ["BENCH_DRIVER"]
         url = make_url(os.environ["DATABASE_URL"]).set(drivername=f"postgresql+{driver}")
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        app.state.user_store = AsyncUserStore(engine)
+        store = AsyncUserStore(engine)
+        app.state.user_store = store
+        app.state.password_grant._users = store  # the grant looks users up too
         try:
             yield
         finally:
