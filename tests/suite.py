@@ -44,8 +44,15 @@ def tool(name: str) -> str:
 
 
 def subprocess_env() -> dict[str, str]:
-    """This environment minus the suite's own virtualenv, so uv uses the project's."""
-    return {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    """This environment for the commands the suite runs in rendered projects.
+
+    Without the suite's own virtualenv, so that uv uses the project's. And with bytecode
+    caching on, whatever the machine says (PYTHONDONTWRITEBYTECODE): each rendered project
+    starts Python a dozen times, and compiling FastAPI, SQLAlchemy and hypothesis again at
+    every start would double what each costs.
+    """
+    unwanted = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+    return {k: v for k, v in os.environ.items() if k not in unwanted}
 
 
 def run(args: list[str], cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
