@@ -1,6 +1,7 @@
 """The questions: defaults, computed defaults, and bad answers refused with nothing written."""
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
-from suite import CopierCli
+from suite import TEMPLATE, CopierCli
 
 CONTRACT_DEFAULTS = {
     "project_name": "My Service",
@@ -71,28 +72,59 @@ def test_each_copy_gets_its_own_secret(copie: Copie) -> None:
 
 
 BAD_ANSWERS = [
-    ("project_name", "   ", "must not be empty"),
-    ("project_description", "   ", "must not be empty"),
-    ("project_description", "first line\nsecond line", "must fit on one line"),
-    ("project_slug", "My-Service", "not a valid slug"),
-    ("project_slug", "1service", "not a valid slug"),
-    ("project_slug", "my--service", "not a valid slug"),
-    ("project_slug", "my_service", "not a valid slug"),
-    ("project_slug", "-service", "not a valid slug"),
-    ("package_name", "my-service", "not a valid package name"),
-    ("package_name", "1service", "not a valid package name"),
-    ("package_name", "MyService", "not a valid package name"),
-    ("package_name", "class", "is a Python keyword"),
-    ("package_name", "match", "is a Python keyword"),
-    ("package_name", "json", "would shadow"),
-    ("package_name", "logging", "would shadow"),
-    ("package_name", "fastapi", "would shadow"),
+    ("project_name", "   ", "Must not be empty."),
+    ("project_description", "   ", "Must not be empty."),
+    ("project_description", "first line\nsecond line", "Must fit on one line."),
+    (
+        "project_slug",
+        "My-Service",
+        'Lowercase words joined by dashes, e.g. my-service (not "My-Service")',
+    ),
+    ("project_slug", "1service", "Lowercase words joined by dashes"),
+    ("project_slug", "my--service", "Lowercase words joined by dashes"),
+    ("project_slug", "my_service", "Lowercase words joined by dashes"),
+    ("project_slug", "-service", "Lowercase words joined by dashes"),
+    (
+        "package_name",
+        "my-service",
+        'Lowercase letters, digits and _, e.g. my_service (not "my-service")',
+    ),
+    ("package_name", "1service", "Lowercase letters, digits and _"),
+    ("package_name", "MyService", "Lowercase letters, digits and _"),
+    ("package_name", "class", "A Python keyword: choose another, e.g. class_service"),
+    ("package_name", "match", "A Python keyword"),
+    ("package_name", "json", 'Would shadow the module "json": choose another, e.g. json_service'),
+    ("package_name", "logging", "Would shadow the module"),
+    ("package_name", "fastapi", "Would shadow the module"),
     ("login_form", "lenient", "Invalid choice"),
     ("user_storage", "mongodb", "Invalid choice"),
-    ("access_token_minutes", "0", "between 1 and 60"),
-    ("access_token_minutes", "61", "between 1 and 60"),
-    ("access_token_minutes", "thirty", "invalid literal for int()"),
+    ("access_token_minutes", "0", "A whole number of minutes from 1 to 60"),
+    ("access_token_minutes", "61", "A whole number of minutes from 1 to 60"),
+    ("access_token_minutes", "thirty", "A whole number of minutes from 1 to 60"),
+    ("access_token_minutes", "1.5", "A whole number of minutes from 1 to 60"),
 ]
+"""A bad answer, and what Copier says: the validator's message, or the start of it."""
+
+PROMPT_WIDTH = 80
+"""Copier shows a refusal in one line under the prompt, cut at the terminal's width."""
+
+
+def test_every_refusal_fits_the_prompt_with_its_hint_first() -> None:
+    """The hint comes before the echoed answer, and fits the line with room for the answer."""
+    config = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
+    validators = [question["validator"] for question in config.values() if "validator" in question]
+    messages = [
+        line.strip()
+        for validator in validators
+        for line in re.sub(r"\{%.*?%\}", "\n", validator, flags=re.DOTALL).splitlines()
+        if line.strip()
+    ]
+
+    assert len(messages) >= 7
+    for message in messages:
+        hint = re.sub(r"\{\{.*?\}\}", "", message)
+        assert len(hint) <= PROMPT_WIDTH - 20, message
+        assert not message.startswith('"'), f"the answer comes after the hint: {message}"
 
 
 @pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
@@ -109,6 +141,7 @@ def test_a_bad_answer_is_refused_and_nothing_is_written(
 
     assert result.returncode != 0
     assert message in result.stderr
+    assert "Invalid input" not in result.stderr
     assert not destination.exists()
 
 

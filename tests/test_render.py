@@ -35,6 +35,7 @@ COMMON_FILES = {
     "Dockerfile",
     "README.md",
     "SECURITY.md",
+    "compose.dev.yaml",
     "compose.yaml",
     "pyproject.toml",
     "src/my_service/__init__.py",
@@ -276,8 +277,54 @@ def test_compose_runs_the_app_with_the_variant_storage(render: Renders, variant:
             f"postgresql://{user}:${{POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}}"
             f"@postgres:5432/{database}"
         )
-        assert "127.0.0.1:5432:5432" in compose["services"]["postgres"]["ports"]
         assert password not in (project.path / ".copier-answers.yml").read_text()
+    published = {name for name, service in compose["services"].items() if "ports" in service}
+    assert published == {"app"}, "only the app is published on the host"
+    development = yaml.safe_load((project.path / "compose.dev.yaml").read_text())["services"]
+    assert development["redis"]["ports"] == ["127.0.0.1:6379:6379"]
+    if variant.user_storage == "postgres":
+        assert development["postgres"]["ports"] == ["127.0.0.1:5432:5432"]
+    for name, service in development.items():
+        assert service["extends"] == {"file": "compose.yaml", "service": name}
+
+
+def test_every_image_name_is_fully_qualified(render: Renders, variant: Variant) -> None:
+    """podman refuses short names such as `redis:8`: every image names its registry."""
+    project = render(variant)
+    dockerfile = (project.path / "Dockerfile").read_text()
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+
+    images = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    images += [service["image"] for service in compose["services"].values() if "image" in service]
+
+    assert len(images) >= 3
+    for image in images:
+        registry, _, name = image.partition("/")
+        assert name, f"{image} does not name its registry"
+        assert "." in registry, f"{image} does not name its registry"
+
+
+def test_the_readme_runs_the_image_with_what_the_storage_needs(
+    render: Renders, variant: Variant
+) -> None:
+    """`docker run --env-file .env` as the README shows it works for the variant's storage.
+
+    SQLite: the database is on a volume at /data, which `.env.example` does not point away
+    from. PostgreSQL: the container gets a DATABASE_URL it can reach (not 127.0.0.1).
+    """
+    project = render(variant)
+    example = (project.path / ".env.example").read_text()
+    readme = (project.path / "README.md").read_text()
+    dockerfile = (project.path / "Dockerfile").read_text()
+    run_lines = [line for line in readme.splitlines() if line.startswith("docker run ")]
+
+    assert len(run_lines) == 1, "the README shows how to run the image"
+    assert "--env-file .env" in run_lines[0]
+    assert not re.search(r"^DATABASE_URL=sqlite", example, re.MULTILINE)
+    assert (":/data" in run_lines[0]) == (variant.user_storage == "sqlite")
+    assert ("-e DATABASE_URL=" in run_lines[0]) == (variant.user_storage == "postgres")
+    if variant.user_storage == "sqlite":
+        assert "DATABASE_URL=sqlite:////data/my_service.db" in dockerfile
 
 
 def test_dotenv_has_a_fresh_secret_and_git_ignores_it(render: Renders, variant: Variant) -> None:

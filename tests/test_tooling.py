@@ -83,13 +83,13 @@ def test_what_the_image_copies_exists_and_passes_dockerignore(
 def test_compose_file_follows_the_compose_specification(render: Renders, variant: Variant) -> None:
     project = render(variant)
 
-    result = run_once(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
-        project.path,
-        inputs=["compose.yaml"],
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ["compose.yaml", "compose.dev.yaml"]:
+        result = run_once(
+            [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", name],
+            project.path,
+            inputs=[name],
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
     compose = yaml.safe_load((project.path / "compose.yaml").read_text())
     declared = set(compose.get("volumes", {}))
     for name, service in compose["services"].items():
