@@ -172,6 +172,39 @@ class Renders:
         return self._projects[variant]
 
 
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Suite",
+    "GIT_AUTHOR_EMAIL": "suite@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Suite",
+    "GIT_COMMITTER_EMAIL": "suite@example.invalid",
+}
+"""Who commits in the repositories that the tests make."""
+
+
+def snapshot_clone(destination: Path) -> Path:
+    """A git repository holding the template as it is now, committed: a clone, as users have.
+
+    The working tree may hold uncommitted changes; Copier renders those from a commit of its
+    own making, which `copier update` could not find again later.
+    """
+    listed = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], TEMPLATE)
+    assert listed.returncode == 0, listed.stderr
+    for name in listed.stdout.splitlines():
+        source = TEMPLATE / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    env = {**subprocess_env(), **GIT_IDENTITY}
+    for step in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "snapshot"],
+    ):
+        result = run(step, destination, env=env)
+        assert result.returncode == 0, result.stderr
+    return destination
+
+
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

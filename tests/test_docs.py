@@ -89,20 +89,21 @@ def test_getting_started_and_the_endpoint_examples_run_as_written(tmp_path: Path
     page = DOCS / "getting-started.md"
     port = free_port()
     service = tmp_path / "my-service"
-    # The page renders next to the clone and serves on port 8000; the test uses a temporary
-    # directory and a free port instead.
+    # The page renders the newest release next to the clone and serves on port 8000; the test
+    # renders the template it runs from (HEAD) into a temporary directory, on a free port.
     # The suite's environment already has uv (and, being a uv environment, no pip).
     shell = Shell(
         TEMPLATE,
         {
-            "python -m pip install --quiet uv": "uv --version",
+            "python -m pip install --quiet uv": "python -m uv --version",
+            'copier copy --defaults "$PWD"': 'copier copy --defaults --vcs-ref HEAD "$PWD"',
             "../my-service": str(service),
             "127.0.0.1:8000": f"127.0.0.1:{port}",
         },
     )
     commands = [command for session in sessions(page) for command in session]
     assert len(commands) >= 10
-    serving = next(i for i, c in enumerate(commands) if c.line.startswith("uv run uvicorn"))
+    serving = next(i for i, c in enumerate(commands) if "run uvicorn" in c.line)
 
     for command in commands[:serving]:
         output = shell.run(command.line)

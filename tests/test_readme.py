@@ -1,12 +1,14 @@
 """The README's two commands work as written, and CI runs the second one."""
 
 import re
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from suite import TEMPLATE, serve, subprocess_env
+from suite import GIT_IDENTITY, TEMPLATE, run, serve, snapshot_clone, subprocess_env
 from support import free_port
 
 README = (TEMPLATE / "README.md").read_text()
@@ -28,33 +30,45 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 @pytest.mark.xdist_group("quick-start")
-def test_quick_start_renders_a_service_and_serves_it(tmp_path: Path) -> None:
+def test_quick_start_renders_a_service_that_serves_and_updates(tmp_path: Path) -> None:
+    """The quick start as written, then `copier update` on what it rendered."""
     command = console_block("Quick start")
     assert command.startswith(BOOTSTRAP)
-    username = re.search(r"FIRST_USER_USERNAME=(\S+)", command)
-    password = re.search(r"FIRST_USER_PASSWORD=(\S+)", command)
-    assert username is not None
-    assert password is not None
-    # The suite's environment already has uv; the service goes to a temporary directory
-    # and a free port instead of next to the clone on port 8000.
+    user = re.search(r"printf '%s' '([^']+)' \| .* create-user (\S+) --password-stdin", command)
+    assert user is not None
+    password, username = user.groups()
+    # The suite's environment already has uv; the service goes to a temporary directory and a
+    # free port instead of next to the clone on port 8000, from the template the suite runs
+    # (HEAD) rather than the newest release.
     port = free_port()
-    command = command.removeprefix(BOOTSTRAP).replace("../my-service", str(tmp_path / "svc"))
+    clone = snapshot_clone(tmp_path / "clone")
+    project = tmp_path / "svc"
+    command = command.removeprefix(BOOTSTRAP).replace("../my-service", str(project))
+    command = command.replace('copy --defaults "$PWD"', 'copy --defaults --vcs-ref HEAD "$PWD"')
     command += f" --port {port}"
 
     log = tmp_path / "quick-start.log"
-    with serve(["bash", "-c", command], TEMPLATE, subprocess_env(), log, port, 300) as base:
-        token = httpx.post(
-            f"{base}/token",
-            data={
-                "grant_type": "password",
-                "username": username.group(1),
-                "password": password.group(1),
-            },
-        )
+    with serve(["bash", "-c", command], clone, subprocess_env(), log, port, 300) as base:
+        form = {"grant_type": "password", "username": username, "password": password}
+        token = httpx.post(f"{base}/token", data=form)
         assert token.status_code == 200, token.text
         me = httpx.get(
             f"{base}/users/me",
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
-        assert me.json()["username"] == username.group(1)
+        assert me.json()["username"] == username
         assert "swagger-ui" in httpx.get(f"{base}/docs").text
+    assert "Created user" in log.read_text()
+
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert Path(recorded["_src_path"]) == clone, "copier update could not find the template"
+    for step in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "quick start"],
+    ):
+        assert run(step, project, env={**subprocess_env(), **GIT_IDENTITY}).returncode == 0
+    update = run(
+        [sys.executable, "-m", "copier", "update", "--defaults", "--vcs-ref", "HEAD"], project
+    )
+    assert update.returncode == 0, update.stderr

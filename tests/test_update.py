@@ -17,18 +17,20 @@ from typing import Any
 import pytest
 import yaml
 
-from suite import TEMPLATE, RenderedProject, Renders, run, service_environment, subprocess_env
+from suite import (
+    GIT_IDENTITY,
+    TEMPLATE,
+    RenderedProject,
+    Renders,
+    run,
+    service_environment,
+    subprocess_env,
+)
 from variants import Variant
 
 OLD, NEW = "0.1.0", "0.2.0"
 README_LINE = "A FastAPI service with OAuth2 password login and bearer tokens:"
 OLD_README_LINE = "A FastAPI service with password login and bearer tokens:"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Suite",
-    "GIT_AUTHOR_EMAIL": "suite@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Suite",
-    "GIT_COMMITTER_EMAIL": "suite@example.invalid",
-}
 
 
 def git(cwd: Path, *args: str) -> str:
