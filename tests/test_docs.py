@@ -103,6 +103,8 @@ def test_getting_started_and_the_endpoint_examples_run_as_written(tmp_path: Path
     )
     commands = [command for session in sessions(page) for command in session]
     assert len(commands) >= 10
+    # As the README: uv through `python -m uv`, which the first command installed.
+    assert not [command.line for command in commands if command.line.startswith("uv ")]
     serving = next(i for i, c in enumerate(commands) if "run uvicorn" in c.line)
 
     for command in commands[:serving]:

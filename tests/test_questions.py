@@ -63,6 +63,22 @@ def test_copy_needs_no_trust(copier_cli: CopierCli, tmp_path: Path) -> None:
     assert (destination / "src" / "my_service" / "main.py").is_file()
 
 
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_the_next_steps_migrate_a_sql_storage(
+    copier_cli: CopierCli, tmp_path: Path, storage: str
+) -> None:
+    destination = tmp_path / "service"
+
+    result = copier_cli(
+        "copy", "--defaults", "--vcs-ref", "HEAD", "--data", f"user_storage={storage}",
+        str(TEMPLATE), str(destination),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    steps = (result.stdout + result.stderr).split("Next steps:", 1)[1]
+    assert steps.index("migrate") < steps.index("create-user") < steps.index("uvicorn")
+
+
 def test_each_copy_gets_its_own_secret(copie: Copie) -> None:
     first, second = copie.copy(), copie.copy()
 

@@ -58,7 +58,14 @@ def test_quick_start_renders_a_service_that_serves_and_updates(tmp_path: Path) -
         )
         assert me.json()["username"] == username
         assert "swagger-ui" in httpx.get(f"{base}/docs").text
-    assert "Created user" in log.read_text()
+    output = log.read_text()
+    assert "Created user" in output
+    # What Copier says to do next is what the quick start did, and it served the runtime only.
+    assert f"create-user {username} --password-stdin" in output
+    assert f"printf '%s' '{password}'" in output
+    assert not (project / ".venv" / "bin" / "pytest").exists(), (
+        "the quick start installed dev tools"
+    )
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert Path(recorded["_src_path"]) == clone, "copier update could not find the template"

@@ -288,6 +288,15 @@ def test_compose_runs_the_app_with_the_variant_storage(render: Renders, variant:
         assert service["extends"] == {"file": "compose.yaml", "service": name}
 
 
+def test_the_readme_sets_every_variable_its_commands_use(render: Renders, variant: Variant) -> None:
+    readme = (render(variant).path / "README.md").read_text()
+
+    for block in re.findall(r"```console\n(.+?)```", readme, re.DOTALL):
+        for variable in set(re.findall(r"\$([A-Z_]+)", block)):
+            assigned = re.search(rf"^(set -a && \. \./\.env|{variable}=)", block, re.MULTILINE)
+            assert assigned, f"a README command uses ${variable} without setting it:\n{block}"
+
+
 def test_every_image_name_is_fully_qualified(render: Renders, variant: Variant) -> None:
     """podman refuses short names such as `redis:8`: every image names its registry."""
     project = render(variant)

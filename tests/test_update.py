@@ -382,3 +382,43 @@ def test_changing_answers_keeps_every_account_and_command_working(
             script = ["uv", "run", "--no-sync", "python", "-c", ACCOUNTS_STILL_WORK]
             result = run([*script, json.dumps(accounts), name], project, env=env)
             assert result.returncode == 0, f"after {change}: {result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        pytest.param(
+            "postgres",
+            "sqlite",
+            "DATABASE_URL must be a sqlite:/// URL",
+            marks=pytest.mark.xdist_group("update-storage-to-sqlite"),
+            id="postgres-to-sqlite",
+        ),
+        pytest.param(
+            "sqlite",
+            "postgres",
+            "DATABASE_URL must be set to a postgresql://",
+            marks=pytest.mark.xdist_group("update-storage-to-postgres"),
+            id="sqlite-to-postgres",
+        ),
+    ],
+)
+def test_a_storage_change_says_what_to_set(
+    template_repository: Path, tmp_path: Path, start: str, end: str, message: str
+) -> None:
+    """`.env` is kept by an update: the service names what it now needs, without a traceback."""
+    project = render_project(template_repository, tmp_path / "svc", NEW, {"user_storage": start})
+    stale = (project / ".env").read_text()
+
+    update(project, NEW, f"user_storage={end}")
+    synced = run(["uv", "sync", "--python", sys.executable, "--quiet"], project)
+    assert synced.returncode == 0, synced.stderr
+    migrate = run(["uv", "run", "--no-sync", "my-service", "migrate"], project)
+
+    assert (project / ".env").read_text() == stale
+    assert migrate.returncode == 1
+    assert message in migrate.stderr
+    assert "Traceback" not in migrate.stderr
+    for line in stale.splitlines():
+        secret = line.partition("=")[2]
+        assert not secret or secret not in migrate.stderr, "a value of .env was shown"
