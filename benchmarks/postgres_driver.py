@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 from copier import run_copy
 
-from support import free_port, sh
+from support import BENCH_SECRET_KEY, free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -66,7 +66,7 @@ def prepare(workdir: Path) -> tuple[Path, str]:
     database = f"bench_{uuid.uuid4().hex[:10]}"
     on_server(project, f'CREATE DATABASE "{database}"')
     url = SERVER.rsplit("/", 1)[0] + f"/{database}"
-    env = {"SECRET_KEY": "b" * 40, "DATABASE_URL": url}
+    env = {"SECRET_KEY": BENCH_SECRET_KEY, "DATABASE_URL": url}
     sh([str(project / ".venv" / "bin" / "my-service"), "migrate"], cwd=project, env=env)
     command = [str(project / ".venv" / "bin" / "my-service"), "create-user", "bench"]
     sh([*command, "--password-stdin"], cwd=project, env=env, input=PASSWORD + "\n")
@@ -94,7 +94,7 @@ def serve(
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update({"SECRET_KEY": "b" * 40, "DATABASE_URL": url, "PYTHONPATH": str(project)})
+    env.update({"SECRET_KEY": BENCH_SECRET_KEY, "DATABASE_URL": url, "PYTHONPATH": str(project)})
     if driver:
         env["BENCH_DRIVER"] = driver
     uvicorn = str(project / ".venv" / "bin" / "uvicorn")

@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from support import free_port, sh
+from support import BENCH_SECRET_KEY, free_port, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ROOT / "benchmarks" / "anchor" / "tutorial_jwt_app.py"
@@ -118,7 +118,7 @@ def prepare_service(workdir: Path, storage: str, answers: dict[str, str]) -> tup
     project = workdir / f"service-{storage}"
     copier_copy(project, {**answers, "user_storage": storage})
     sh(["uv", "sync", "--quiet", "--no-dev", "--python", sys.executable], cwd=project)
-    env = {"SECRET_KEY": "b" * 40, "LOGIN_MAX_FAILURES": "1000000"}
+    env = {"SECRET_KEY": BENCH_SECRET_KEY, "LOGIN_MAX_FAILURES": "1000000"}
     database = None
     if storage == "memory":
         env |= {"FIRST_USER_USERNAME": "bench", "FIRST_USER_PASSWORD": PASSWORD}

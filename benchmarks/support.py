@@ -1,9 +1,13 @@
 """What the benchmark scripts share: running commands, and finding a free port."""
 
 import os
+import secrets
 import socket
 import subprocess
 from typing import Any
+
+BENCH_SECRET_KEY = secrets.token_hex(32)
+"""A signing key the services accept (a weak one, `bbbb…`, is refused outside development)."""
 
 
 def sh(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
