@@ -118,7 +118,11 @@ def prepare_service(workdir: Path, storage: str, answers: dict[str, str]) -> tup
     project = workdir / f"service-{storage}"
     copier_copy(project, {**answers, "user_storage": storage})
     sh(["uv", "sync", "--quiet", "--no-dev", "--python", sys.executable], cwd=project)
-    env = {"SECRET_KEY": BENCH_SECRET_KEY, "LOGIN_MAX_FAILURES": "1000000"}
+    env = {
+        "SECRET_KEY": BENCH_SECRET_KEY,
+        "LOGIN_MAX_FAILURES": "1000000",
+        "LOGIN_MAX_FAILURES_PER_USERNAME": "1000000",
+    }
     database = None
     if storage == "memory":
         env |= {"FIRST_USER_USERNAME": "bench", "FIRST_USER_PASSWORD": PASSWORD}

@@ -1,16 +1,31 @@
 """Where the throttle keeps failed logins: the FailureStore interface, and this process's memory."""
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 
+@dataclass(frozen=True)
+class Added:
+    """What `FailureStore.add` saw: the key's failures within the window, the new one included."""
+
+    count: int
+    oldest: float
+    member: str
+    """Names the failure just added, for `FailureStore.remove`."""
+
+
 class FailureStore(Protocol):
-    """Timestamps of failed logins, per key, kept for one window."""
+    """Timestamps of failed logins, per key, kept for one window.
 
-    async def oldest_in_window(self, key: str, now: float, window: float) -> tuple[int, float]:
-        """How many failures `key` has within the window, and the time of the oldest."""
+    `add` is atomic: of two concurrent calls for one key, each sees the other's failure or is
+    seen by it, so a count can never be read by two attempts at once.
+    """
 
-    async def add(self, key: str, now: float, window: float) -> None: ...
+    async def add(self, key: str, now: float, window: float) -> Added: ...
+
+    async def remove(self, key: str, member: str) -> None:
+        """Take back one failure that `add` counted: the attempt turned out not to be one."""
 
     async def clear(self, key: str) -> None: ...
 
@@ -34,22 +49,21 @@ class MemoryFailureStore:
         """How many keys the store holds."""
         return len(self._failures)
 
-    async def oldest_in_window(self, key: str, now: float, window: float) -> tuple[int, float]:
-        failures = self._failures.get(key)
-        if not failures:
-            return 0, now
-        while failures and failures[0] <= now - window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return 0, now
-        return len(failures), failures[0]
-
-    async def add(self, key: str, now: float, window: float) -> None:
+    async def add(self, key: str, now: float, window: float) -> Added:
+        # No await in here: on the event loop, this whole method is one atomic step.
         if now >= self._next_sweep:
             self._forget_before(now - window)
             self._next_sweep = now + window
-        self._failures.setdefault(key, deque()).append(now)
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - window:
+            failures.popleft()
+        failures.append(now)
+        return Added(count=len(failures), oldest=failures[0], member=repr(now))
+
+    async def remove(self, key: str, member: str) -> None:
+        failures = self._failures.get(key)
+        if failures is not None and float(member) in failures:
+            failures.remove(float(member))  # failures at one instant are interchangeable
 
     def _forget_before(self, horizon: float) -> None:
         expired = [key for key, failures in self._failures.items() if failures[-1] <= horizon]
