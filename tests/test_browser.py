@@ -1,4 +1,7 @@
-"""Swagger UI in a real browser: Authorize, then "Try it out" on GET /users/me.
+"""Swagger UI in a real browser: Authorize, then "Try it out" on GET /users/me; then ReDoc.
+
+Both pages run under the service's Content-Security-Policy (SECURITY.md H9): the browser must
+report no violation of it by the pages' own scripts, styles and assets.
 
 Debian's Chromium, driven by Playwright (no browser download). One variant per login form and
 per optional_auth answer, one of them with scopes, served the way the README says to develop:
@@ -40,11 +43,15 @@ def test_authorize_then_try_users_me(render: Renders, variant: Variant, tmp_path
     with dev_server(render(variant), tmp_path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        console = []
+        page.on("console", lambda message: console.append(message.text))
         try:
             page.goto(f"{base}/docs")
             authorize(page, variant, ARTIFACTS / f"authorize-{variant.id}.png")
             response = try_users_me(page)
             page.screenshot(path=ARTIFACTS / f"swagger-{variant.id}.png")
+            page.goto(f"{base}/redoc")
+            expect(page.locator(".api-info h1")).to_be_visible()
         except Exception:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=ARTIFACTS / f"swagger-{variant.id}-failed.png")
@@ -54,6 +61,9 @@ def test_authorize_then_try_users_me(render: Renders, variant: Variant, tmp_path
 
     assert response["status"] == "200"
     assert f'"username": "{FIRST_USER[0]}"' in response["body"]
+    violations = [text for text in console if "Content Security Policy" in text]
+    # ReDoc's footer fetches its logo from its CDN: blocked, as every other origin is.
+    assert [text for text in violations if "https://cdn.redoc.ly/" not in text] == [], console
 
 
 def authorize(page: Page, variant: Variant, screenshot: Path) -> None:
