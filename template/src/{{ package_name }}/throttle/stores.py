@@ -29,6 +29,9 @@ class FailureStore(Protocol):
 
     async def clear(self, key: str) -> None: ...
 
+    async def ping(self) -> None:
+        """Raise `FailureStoreUnavailableError` unless the store answers (readiness)."""
+
 
 class FailureStoreUnavailableError(Exception):
     """The shared store cannot be reached."""
@@ -72,3 +75,6 @@ class MemoryFailureStore:
 
     async def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    async def ping(self) -> None:
+        """This process's memory always answers."""
