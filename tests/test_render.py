@@ -77,6 +77,7 @@ COMMON_FILES = {
     "tests/test_fuzz.py",
     "tests/test_headers.py",
     "tests/test_interop.py",
+    "tests/test_outages.py",
     "tests/test_passwords.py",
     "tests/test_protected_routes.py",
     "tests/test_docs.py",

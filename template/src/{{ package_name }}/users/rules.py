@@ -1,5 +1,7 @@
 """What a username and a password may be: the rules of this service's accounts."""
 
+import functools
+import unicodedata
 from typing import Annotated
 
 from pydantic import StringConstraints
@@ -15,3 +17,36 @@ MAX_FULL_NAME_LENGTH = 200
 
 MAX_PASSWORD_LENGTH = 1024
 """Longer passwords are refused: hashing cost grows with length, and nobody types more."""
+
+MIN_PASSWORD_LENGTH = 8
+"""NIST SP 800-63B §3.1.1.2: at least 8 characters; `PASSWORD_MIN_LENGTH` may ask for more."""
+
+
+def normalized_password(password: str) -> str:
+    """NFKC (NIST SP 800-63B §3.1.1.2): `ﬁ` is `fi`, a composed `é` the decomposed one."""
+    return unicodedata.normalize("NFKC", password)
+
+
+class PasswordPolicyError(ValueError):
+    """A new password breaks the policy; the message says why, without the password."""
+
+
+def check_new_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    """Raise `PasswordPolicyError` unless `password` may be set as a new password."""
+    normalized = normalized_password(password)
+    if len(normalized) < min_length:
+        raise PasswordPolicyError(f"The password must be at least {min_length} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters")
+    if normalized.casefold() in _common_passwords():
+        raise PasswordPolicyError(
+            "The password is one of the most common ones, which are guessed first: choose another"
+        )
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's list of the 30,000 passwords most found in leaks, loaded at the first check."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # 0.8 MB of lists: loaded when needed
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
