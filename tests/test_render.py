@@ -110,6 +110,8 @@ def expected_files(variant: Variant) -> set[str]:
         files.add("src/my_service/users/memory.py")
     else:
         files |= SQL_FILES
+    if variant.user_storage == "sqlite":
+        files.add("tests/test_database_file.py")
     if variant.oauth2_scopes:
         files.add("tests/test_scopes.py")
     return files

@@ -59,7 +59,7 @@ def test_what_the_image_copies_exists_and_passes_dockerignore(
     render: Renders, variant: Variant
 ) -> None:
     project = render(variant)
-    project.sync()  # writes uv.lock, which the Dockerfile copies when present
+    project.sync()  # writes uv.lock, which the Dockerfile copies and installs --locked
 
     allowed = {
         line.removeprefix("!")
