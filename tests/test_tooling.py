@@ -46,7 +46,7 @@ def test_image_builds_with_uv_and_runs_unprivileged(render: Renders, variant: Va
     assert any(args.endswith("AS build") for args in stages)
     assert not stages[-1].endswith("AS build")
     runs = " ".join(args for op, args in instructions if op == "RUN")
-    assert "uv sync --no-dev" in runs
+    assert "uv sync --locked --no-dev" in runs
     user = [args for op, args in instructions if op == "USER"]
     assert user == ["10001:10001"]
     command = [args for op, args in instructions if op == "CMD"][-1]
