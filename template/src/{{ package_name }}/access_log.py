@@ -10,9 +10,9 @@ import logging
 from urllib.parse import unquote_plus
 
 ACCESS_LOGGER = "uvicorn.access"
-SECRET_PARAMETERS = frozenset(
-    {"access_token", "refresh_token", "password", "client_secret", "token", "code"}
-)
+SECRET_PARAMETERS = frozenset({"token", "code", "assertion"})
+SECRET_PARTS = ("password", "secret", "_token", "token_")
+"""A parameter is hidden when its name is one of these, or contains one of the parts."""
 HIDDEN = "[hidden]"
 
 
@@ -33,12 +33,13 @@ class HideSecretsInURLs(logging.Filter):
         path, _, query = target.partition("?")
         if not query:
             return target
-        if unquote_plus(path) == self._token_path:
+        # Behind a path prefix (`--root-path /api`), uvicorn logs `/api/token`.
+        if unquote_plus(path).rstrip("/").endswith(self._token_path):
             return f"{path}?{HIDDEN}"
         parameters = []
         for parameter in query.split("&"):
             name, equals, _ = parameter.partition("=")
-            if equals and unquote_plus(name).lower() in SECRET_PARAMETERS:
+            if equals and _is_secret(unquote_plus(name).lower()):
                 parameter = f"{name}={HIDDEN}"
             parameters.append(parameter)
         return f"{path}?{'&'.join(parameters)}"
@@ -49,3 +50,7 @@ def hide_secrets_in_access_log(token_path: str) -> None:
     logger = logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(existing, HideSecretsInURLs) for existing in logger.filters):
         logger.addFilter(HideSecretsInURLs(token_path))
+
+
+def _is_secret(name: str) -> bool:
+    return name in SECRET_PARAMETERS or any(part in name for part in SECRET_PARTS)

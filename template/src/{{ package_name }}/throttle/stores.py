@@ -67,9 +67,15 @@ class MemoryFailureStore:
         failures = self._failures.get(key)
         if failures is not None and float(member) in failures:
             failures.remove(float(member))  # failures at one instant are interchangeable
+            if not failures:
+                del self._failures[key]
 
     def _forget_before(self, horizon: float) -> None:
-        expired = [key for key, failures in self._failures.items() if failures[-1] <= horizon]
+        expired = [
+            key
+            for key, failures in self._failures.items()
+            if not failures or failures[-1] <= horizon
+        ]
         for key in expired:
             del self._failures[key]
 
