@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 from copier import run_copy
 
-from support import BENCH_SECRET_KEY, free_port, sh
+from support import BENCH_SECRET_KEY, free_port, sh, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "benchmark passphrase"
@@ -69,16 +69,7 @@ def serve(project: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{project.name} did not start")
-            time.sleep(0.1)
+        wait_until_serving(base, process, project.parent.name)
         yield base
     finally:
         process.send_signal(signal.SIGINT)

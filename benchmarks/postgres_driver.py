@@ -25,14 +25,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 from copier import run_copy
 
-from support import BENCH_SECRET_KEY, free_port, sh
+from support import BENCH_SECRET_KEY, free_port, sh, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -110,14 +109,8 @@ def serve(
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{target} did not start")
+    wait_until_serving(base, server, target)
+    return server, base
 
 
 def wrk(url: str, seconds: int, connections: int, extra: list[str]) -> dict[str, float]:

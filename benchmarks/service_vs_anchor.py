@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from support import BENCH_SECRET_KEY, free_port, sh
+from support import BENCH_SECRET_KEY, free_port, sh, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ROOT / "benchmarks" / "anchor" / "tutorial_jwt_app.py"
@@ -189,16 +189,7 @@ class Server:
             command, cwd=app.project, env=env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{app.name} did not start")
-            time.sleep(0.01)
+        wait_until_serving(self.base, self.process, app.name)
         self.startup_s = time.perf_counter() - started
 
     def token(self) -> str:
