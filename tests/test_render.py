@@ -55,6 +55,9 @@ COMMON_FILES = {
     "src/my_service/routes/health.py",
     "src/my_service/routes/token.py",
     "src/my_service/routes/token_request.py",
+    "src/my_service/routes/revoke.py",
+    "src/my_service/sessions/__init__.py",
+    "src/my_service/sessions/store.py",
     "src/my_service/routes/users.py",
     "src/my_service/scopes.py",
     "src/my_service/storage.py",
@@ -93,11 +96,13 @@ SQL_FILES = {
     "src/my_service/database.py",
     "src/my_service/dialect.py",
     "src/my_service/users/sql.py",
+    "src/my_service/sessions/sql.py",
     "src/my_service/migrations/env.py",
     "src/my_service/migrations/script.py.mako",
     "src/my_service/migrations/versions/0001_create_the_users_table.py",
     "src/my_service/migrations/versions/0002_add_the_scopes_column.py",
     "src/my_service/migrations/versions/0003_usernames_unique_whatever_their_case.py",
+    "src/my_service/migrations/versions/0004_sessions_and_stable_subjects.py",
     "tests/test_migrations.py",
 }
 
@@ -108,6 +113,7 @@ def expected_files(variant: Variant) -> set[str]:
         files |= {"src/my_service/routes/items.py", "tests/test_items.py"}
     if variant.user_storage == "memory":
         files.add("src/my_service/users/memory.py")
+        files.add("src/my_service/sessions/memory.py")
     else:
         files |= SQL_FILES
     if variant.user_storage == "sqlite":

@@ -14,6 +14,8 @@ ALICE = "alice"
 ALICE_PASSWORD = "correct horse battery staple"
 
 AddUser = Callable[..., None]
+StartSession = Callable[[str], tuple[str, str]]
+"""Starts a session of a user, as a login would: returns the user's subject and the session id."""
 
 FAST_HASHING: dict[str, Any] = {"password_hash_memory_kib": 8, "password_hash_iterations": 1}
 """Argon2 parameters that cost microseconds, for tests that do not test the hashing itself."""
