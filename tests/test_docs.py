@@ -121,8 +121,12 @@ def test_getting_started_and_the_endpoint_examples_run_as_written(tmp_path: Path
         for command in session
     ]
     assert len(endpoints) >= 3
+    # Then the sessions page, all of it: it logs in, refreshes, logs out and runs the account
+    # commands last, since they end alice's sessions.
+    lifecycle = [command for session in sessions(DOCS / "sessions.md") for command in session]
+    assert len(lifecycle) >= 10
     with serve(server, shell.cwd, subprocess_env(), log, port):
-        for command in commands[serving + 1 :] + endpoints:
+        for command in commands[serving + 1 :] + endpoints + lifecycle:
             output = shell.run(command.line)
             assert matches(command.expected, output), f"{command.line}\ngave: {output}"
 
@@ -145,6 +149,6 @@ def test_the_site_builds_without_warnings(tmp_path: Path) -> None:
     assert "WARNING" not in result.stderr
     site = tmp_path / "site"
     assert (site / "index.html").is_file()
-    for page in ["getting-started", "questions", "variants", "service", "security",
+    for page in ["getting-started", "questions", "variants", "service", "sessions", "security",
                  "updating", "performance", "faq", "contributing", "decisions"]:  # fmt: skip
         assert (site / page / "index.html").is_file(), page

@@ -90,6 +90,7 @@ COMMON_FILES = {
     "tests/test_timing.py",
     "tests/test_token.py",
     "tests/test_user_store.py",
+    "tests/test_sessions.py",
 }
 
 SQL_FILES = {
@@ -118,6 +119,8 @@ def expected_files(variant: Variant) -> set[str]:
         files |= SQL_FILES
     if variant.user_storage == "sqlite":
         files.add("tests/test_database_file.py")
+    if variant.user_storage == "postgres":
+        files.add("tests/test_replicas.py")
     if variant.oauth2_scopes:
         files.add("tests/test_scopes.py")
     return files

@@ -22,8 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Added with a default, then filled: SQLite adds a NOT NULL column only so, and altering
-    # the table afterwards would copy it and lose the index on lower(username).
+    # NOT NULL with a default, then filled in: that way the column is added in place, where
+    # rebuilding the table (batch mode) would lose the index on lower(username).
     op.add_column("users", sa.Column("subject", sa.String(32), nullable=False, server_default=""))
     users = sa.table("users", sa.column("id", sa.Integer), sa.column("subject", sa.String))
     bind = op.get_bind()
