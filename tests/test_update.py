@@ -8,6 +8,7 @@ line (which the update changes: a user who edited that line gets a visible confl
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -422,3 +423,87 @@ def test_a_storage_change_says_what_to_set(
     for line in stale.splitlines():
         secret = line.partition("=")[2]
         assert not secret or secret not in migrate.stderr, "a value of .env was shown"
+
+
+PREVIOUS_RELEASE = "1a72ae2a26fc8730b513e2a85a0ba3704bfe0449"
+"""The commit of the template's last release, 0.1.0, which services update from. Its tag may
+not be in every clone; the commit is, in every clone of main."""
+
+BEFORE_THE_UPDATE = """
+import io, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from my_service.cli import main
+from my_service.main import create_app
+
+assert main(["migrate"]) == 0
+sys.stdin = io.StringIO("the passphrase of an old account\\n")
+assert main(["create-user", "old-account", "--password-stdin"]) == 0
+with TestClient(create_app()) as client:
+    form = {"grant_type": "password", "username": "old-account",
+            "password": "the passphrase of an old account"}
+    token = client.post("/token", data=form)
+    assert token.status_code == 200, token.text
+    Path("old-token").write_text(token.json()["access_token"])
+"""
+"""With the previous release: an account, and a token it got."""
+
+AFTER_THE_UPDATE = """
+import io, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from my_service.cli import main
+from my_service.main import create_app
+
+assert main(["migrate"]) == 0
+assert main(["list-users"]) == 0
+with TestClient(create_app()) as client:
+    old = {"Authorization": "Bearer " + Path("old-token").read_text()}
+    assert client.get("/users/me", headers=old).status_code == 401  # logged out, once
+    form = {"grant_type": "password", "username": "old-account",
+            "password": "the passphrase of an old account"}
+    tokens = client.post("/token", data=form).json()
+    refreshed = client.post("/token", data={"grant_type": "refresh_token",
+                                            "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    me = client.get("/users/me", headers={"Authorization": "Bearer " + tokens["access_token"]})
+    assert me.json()["username"] == "old-account", me.text
+    assert main(["end-sessions", "old-account"]) == 0
+    assert client.get("/users/me", headers={
+        "Authorization": "Bearer " + refreshed.json()["access_token"]}).status_code == 401
+"""
+"""With this version: the old account logs in, refreshes, and its sessions can be ended."""
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        pytest.param(storage, marks=pytest.mark.xdist_group(f"update-release-{storage}"))
+        for storage in ["sqlite", "postgres"]
+    ],
+)
+def test_an_update_from_the_previous_release_keeps_the_accounts_of_a_database(
+    tmp_path: Path, storage: str
+) -> None:
+    """The real release, at its commit in this repository, updated to this commit on a database
+    with an account: migrate upgrades it, the account logs in, and old tokens end once."""
+    changelog = git(TEMPLATE, "show", f"{PREVIOUS_RELEASE}:CHANGELOG.md")
+    assert re.findall(r"^## (\d\S*) ", changelog, re.MULTILINE)[0] == "0.1.0"
+    project = render_project(
+        TEMPLATE, tmp_path / "svc", PREVIOUS_RELEASE, {"user_storage": storage}
+    )
+    rendered = RenderedProject(Variant("strict", True, storage), project, answers(project))
+    with service_environment(rendered, tmp_path) as env:
+        for script in (BEFORE_THE_UPDATE, AFTER_THE_UPDATE):
+            if script is AFTER_THE_UPDATE:
+                git(project, "add", "-A")
+                git(project, "commit", "-q", "-m", "the service, with its users")
+                update(project, "HEAD")
+                assert unmerged(project) == []
+                assert conflict_markers(project) == []
+            synced = run(["uv", "sync", "--python", sys.executable, "--quiet"], project)
+            assert synced.returncode == 0, synced.stderr
+            result = run(["uv", "run", "--no-sync", "python", "-c", script], project, env=env)
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert "Upgraded the database schema from revision 0003 to 0004." in result.stdout
+    assert "old-account\tenabled" in result.stdout
