@@ -1,8 +1,9 @@
 """Sessions and refresh tokens, and a stable subject for every user (security.md K1 to K9).
 
 Tokens named users by their username, which a new account could take again: each user gets a
-random `subject`, which tokens name them by from now on. Access tokens issued before this
-revision name no session and are refused: everyone logs in again, once.
+random `subject`, which tokens name them by from now on, and a `credentials_version`, which
+a new password or disabling moves on, ending the sessions started before. Access tokens issued
+before this revision name no session and are refused: everyone logs in again, once.
 
 Revision ID: 0004
 Revises: 0003
@@ -30,6 +31,10 @@ def upgrade() -> None:
     for (user_id,) in bind.execute(sa.select(users.c.id)).all():
         bind.execute(sa.update(users).where(users.c.id == user_id).values(subject=uuid.uuid4().hex))
     op.create_index("ix_users_subject", "users", ["subject"], unique=True)
+    op.add_column(
+        "users",
+        sa.Column("credentials_version", sa.Integer, nullable=False, server_default="0"),
+    )
     op.create_table(
         "sessions",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -37,6 +42,7 @@ def upgrade() -> None:
         sa.Column("scopes", sa.String(1000), nullable=False),
         sa.Column("started_at", sa.Integer, nullable=False),
         sa.Column("expires_at", sa.Integer, nullable=False),
+        sa.Column("credentials_version", sa.Integer, nullable=False),
     )
     op.create_index("ix_sessions_subject", "sessions", ["subject"])
     op.create_table(
@@ -52,4 +58,5 @@ def downgrade() -> None:
     op.drop_table("refresh_tokens")
     op.drop_table("sessions")
     op.drop_index("ix_users_subject", table_name="users")
+    op.drop_column("users", "credentials_version")
     op.drop_column("users", "subject")
