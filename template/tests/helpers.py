@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx2
 import pytest
+from anyio.from_thread import BlockingPortal
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 SECRET_KEY = secrets.token_urlsafe(64)
@@ -38,6 +40,14 @@ def bearer(token: str) -> dict[str, str]:
 def www_authenticate(response: httpx2.Response) -> str:
     assert response.status_code == 401, response.text
     return response.headers["WWW-Authenticate"]
+
+
+def replace_hash(app: FastAPI, portal: BlockingPortal, username: str, password_hash: str) -> None:
+    """Give a user another hash, as an older release or other settings would have made it."""
+    store = app.state.user_store
+    record = portal.call(store.get, username)
+    assert record is not None, username
+    assert portal.call(store.upgrade_password_hash, username, record.password_hash, password_hash)
 
 
 def free_port() -> int:

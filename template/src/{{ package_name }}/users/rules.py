@@ -1,6 +1,7 @@
 """What a username and a password may be: the rules of this service's accounts."""
 
 import functools
+import re
 import unicodedata
 from typing import Annotated
 
@@ -10,6 +11,13 @@ USERNAME_PATTERN = r"^[A-Za-z0-9_.@+-]{1,150}$"
 """Letters, digits and `_ . @ + -`, at most 150 characters: safe in logs, URLs and shells."""
 
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+
+NEW_USERNAME_PATTERN = r"^[A-Za-z0-9_.@+][A-Za-z0-9_.@+-]{0,149}$"
+"""A new username also may not start with `-`: every command would take it for an option.
+Accounts made before this rule keep their names and log in."""
+
+SHOWN_USERNAME_LENGTH = 64
+"""How much of a username logs and messages show: a submitted one can be of any length."""
 
 MAX_EMAIL_LENGTH = 320
 MAX_FULL_NAME_LENGTH = 200
@@ -25,6 +33,24 @@ MIN_PASSWORD_LENGTH = 8
 def normalized_password(password: str) -> str:
     """NFKC (NIST SP 800-63B §3.1.1.2): `ﬁ` is `fi`, a composed `é` the decomposed one."""
     return unicodedata.normalize("NFKC", password)
+
+
+def shown_username(username: str) -> str:
+    """A username as logs and messages show it: quoted, escaped, and short."""
+    shown = repr(username[:SHOWN_USERNAME_LENGTH])
+    return shown + "…" if len(username) > SHOWN_USERNAME_LENGTH else shown
+
+
+class UsernamePolicyError(ValueError):
+    """A new username breaks the rules; the message says why."""
+
+
+def check_new_username(username: str) -> None:
+    """Raise `UsernamePolicyError` unless `username` may be given to a new account."""
+    if not re.fullmatch(NEW_USERNAME_PATTERN, username):
+        raise UsernamePolicyError(
+            "A username is 1 to 150 letters, digits and `_ . @ + -`, and does not start with `-`"
+        )
 
 
 class PasswordPolicyError(ValueError):
