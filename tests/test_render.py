@@ -120,7 +120,7 @@ def expected_files(variant: Variant) -> set[str]:
     if variant.user_storage == "sqlite":
         files.add("tests/test_database_file.py")
     if variant.user_storage == "postgres":
-        files.add("tests/test_replicas.py")
+        files |= {"tests/test_replicas.py", "tests/test_stalled_database.py"}
     if variant.oauth2_scopes:
         files.add("tests/test_scopes.py")
     return files
