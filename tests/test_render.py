@@ -40,6 +40,7 @@ COMMON_FILES = {
     "pyproject.toml",
     "src/my_service/__init__.py",
     "src/my_service/access_log.py",
+    "src/my_service/clients.py",
     "src/my_service/auth/__init__.py",
     "src/my_service/auth/grants.py",
     "src/my_service/auth/passwords.py",
