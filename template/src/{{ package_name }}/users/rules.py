@@ -2,6 +2,7 @@
 
 import functools
 import re
+import string
 import unicodedata
 from typing import Annotated
 
@@ -60,14 +61,35 @@ class PasswordPolicyError(ValueError):
 def check_new_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
     """Raise `PasswordPolicyError` unless `password` may be set as a new password."""
     normalized = normalized_password(password)
+    if any(unicodedata.category(character) == "Cc" for character in normalized):
+        # NUL, tabs, line breaks, escapes: nobody types them, and some systems cut a password
+        # at the first one.
+        raise PasswordPolicyError("The password must not contain control characters")
     if len(normalized) < min_length:
         raise PasswordPolicyError(f"The password must be at least {min_length} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordPolicyError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters")
-    if normalized.casefold() in _common_passwords():
+    if looks_like(normalized) in _common_passwords():
         raise PasswordPolicyError(
             "The password is one of the most common ones, which are guessed first: choose another"
         )
+
+
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
+"""Control and format characters (a zero-width space, a direction mark): nothing to see."""
+
+
+def looks_like(password: str) -> str:
+    """What a password looks like, to compare it with the common ones: without whitespace and
+    invisible characters, case-folded, and with each character that Unicode's confusables data
+    (UTS #39) says looks like an ASCII letter or digit replaced by that one. `  PASSWORD `,
+    `pass\u200bword` and `p\u0430ssword` (with a Cyrillic a) all look like `password`."""
+    visible = "".join(
+        character
+        for character in password
+        if not character.isspace() and unicodedata.category(character) not in INVISIBLE_CATEGORIES
+    )
+    return visible.casefold().translate(_ascii_lookalikes()).casefold()
 
 
 @functools.cache
@@ -76,3 +98,22 @@ def _common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS  # 0.8 MB of lists: loaded when needed
 
     return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+@functools.cache
+def _ascii_lookalikes() -> dict[int, str]:
+    """Each character that looks like an ASCII letter or digit, and that one, from Unicode's
+    confusables.txt as confusable-homoglyphs ships it; loaded at the first check, and only this
+    table of about 1,300 characters is kept."""
+    from confusable_homoglyphs.utils import load  # a 1 MB file: loaded when needed
+
+    ascii_letters_and_digits = frozenset(string.ascii_letters + string.digits)
+    lookalikes: dict[int, str] = {}
+    for character, homoglyphs in load("confusables.json").items():
+        if len(character) != 1 or character.isascii():
+            continue
+        for homoglyph in homoglyphs:
+            if homoglyph["c"] in ascii_letters_and_digits:
+                lookalikes[ord(character)] = homoglyph["c"]
+                break
+    return lookalikes
