@@ -75,19 +75,27 @@ def check_new_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> 
         )
 
 
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
-"""Control and format characters (a zero-width space, a direction mark): nothing to see."""
+UNSEEN_CATEGORIES = frozenset("CMZ")
+"""Unicode's general categories (by their first letter) of what a password's reader does not
+see: control and format characters, combining marks (after NFKC has composed what it can; a
+variation selector is one), separators."""
+
+BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that draw nothing: the Hangul fillers (Default_Ignorable_Code_Point in
+Unicode's data) and the blank Braille pattern."""
 
 
 def looks_like(password: str) -> str:
-    """What a password looks like, to compare it with the common ones: without whitespace and
-    invisible characters, case-folded, and with each character that Unicode's confusables data
-    (UTS #39) says looks like an ASCII letter or digit replaced by that one. `  PASSWORD `,
-    `pass\u200bword` and `p\u0430ssword` (with a Cyrillic a) all look like `password`."""
+    """What a password looks like, to compare it with the common ones: without what cannot be
+    seen (whitespace, invisible characters, combining marks, blank letters), case-folded, and
+    with each character that Unicode's confusables data (UTS #39) says looks like an ASCII letter
+    or digit replaced by that one. `  PASSWORD `, `pass\u200bword` and `p\u0430ssword` (with a
+    Cyrillic a) all look like `password`."""
     visible = "".join(
         character
         for character in password
-        if not character.isspace() and unicodedata.category(character) not in INVISIBLE_CATEGORIES
+        if unicodedata.category(character)[0] not in UNSEEN_CATEGORIES
+        and character not in BLANK_CHARACTERS
     )
     return visible.casefold().translate(_ascii_lookalikes()).casefold()
 
