@@ -7,6 +7,7 @@ BENCH_DRIVER=psycopg_async or asyncpg. Never shipped in a rendered project.
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI
@@ -66,8 +67,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[Any]:
         url = make_url(os.environ["DATABASE_URL"]).set(drivername=f"postgresql+{driver}")
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         store = AsyncUserStore(engine)
-        app.state.user_store = store
-        app.state.password_grant._users = store  # the grant looks users up too
+        services = app.state.services
+        services.login._users = store  # logins look users up through Login
+        app.state.services = replace(services, users=store)
         try:
             yield
         finally:

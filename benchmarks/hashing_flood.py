@@ -153,7 +153,7 @@ _shipped_lifespan = app.router.lifespan_context
 @asynccontextmanager
 async def _lifespan(app):
     async with _shipped_lifespan(app):
-        admit_per_address(app.state.passwords)  # the instance the password grant holds too
+        admit_per_address(app.state.services.passwords)  # the instance Login holds too
         yield
 
 

@@ -86,10 +86,11 @@ print(count[0] / (time.monotonic() - start))
 """
 
 
-def copier_copy(destination: Path, answers: dict[str, Any]) -> float:
-    """Render with the copier command line; return the wall time in seconds."""
+def copier_copy(destination: Path, answers: dict[str, Any], ref: str = "HEAD") -> float:
+    """Render the template at commit `ref` with the copier command line; return the wall time
+    in seconds."""
     data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
-    command = [sys.executable, "-m", "copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD"]
+    command = [sys.executable, "-m", "copier", "copy", "--defaults", "--quiet", "--vcs-ref", ref]
     start = time.perf_counter()
     sh([*command, *data, str(ROOT), str(destination)])
     return time.perf_counter() - start
@@ -114,9 +115,11 @@ class App:
         return self.project / ".venv" / "bin"
 
 
-def prepare_service(workdir: Path, storage: str, answers: dict[str, str]) -> tuple[App, str | None]:
-    project = workdir / f"service-{storage}"
-    copier_copy(project, {**answers, "user_storage": storage})
+def prepare_service(
+    workdir: Path, storage: str, answers: dict[str, str], ref: str = "HEAD"
+) -> tuple[App, str | None]:
+    project = workdir / f"service-{storage}-{ref}"
+    copier_copy(project, {**answers, "user_storage": storage}, ref)
     sh(["uv", "sync", "--quiet", "--no-dev", "--python", sys.executable], cwd=project)
     env = {
         "SECRET_KEY": BENCH_SECRET_KEY,
@@ -139,7 +142,7 @@ def prepare_service(workdir: Path, storage: str, answers: dict[str, str]) -> tup
         cli = str(project / ".venv" / "bin" / "my-service")
         sh([cli, "create-user", "bench", "--password-stdin"], env=env, input=PASSWORD, cwd=project)
     app = App(
-        name=f"service ({storage})",
+        name=f"service ({storage})" if ref == "HEAD" else f"{storage} at {ref}",
         project=project,
         target="my_service.main:app",
         username="bench",

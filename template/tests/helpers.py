@@ -44,7 +44,7 @@ def www_authenticate(response: httpx2.Response) -> str:
 
 def replace_hash(app: FastAPI, portal: BlockingPortal, username: str, password_hash: str) -> None:
     """Give a user another hash, as an older release or other settings would have made it."""
-    store = app.state.user_store
+    store = app.state.services.users
     record = portal.call(store.get, username)
     assert record is not None, username
     assert portal.call(store.upgrade_password_hash, username, record.password_hash, password_hash)

@@ -88,7 +88,8 @@ class CORSFromSettings:
         self._cors: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        settings = getattr(self._state, "settings", None)
+        services = getattr(self._state, "services", None)
+        settings = None if services is None else services.settings
         if scope["type"] != "http" or settings is None or not settings.cors_origins:
             await self.app(scope, receive, send)
             return
