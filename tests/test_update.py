@@ -425,8 +425,8 @@ def test_a_storage_change_says_what_to_set(
         assert not secret or secret not in migrate.stderr, "a value of .env was shown"
 
 
-PREVIOUS_RELEASE = "1a72ae2a26fc8730b513e2a85a0ba3704bfe0449"
-"""The commit of the template's last release, 0.1.0, which services update from. Its tag may
+PREVIOUS_RELEASE = "275b30fde5baede8f4b9198777306847e6ef29c7"
+"""The commit of the template's last release, 0.2.0, which services update from. Its tag may
 not be in every clone; the commit is, in every clone of main."""
 
 BEFORE_THE_UPDATE = """
@@ -442,11 +442,12 @@ assert main(["create-user", "old-account", "--password-stdin"]) == 0
 with TestClient(create_app()) as client:
     form = {"grant_type": "password", "username": "old-account",
             "password": "the passphrase of an old account"}
-    token = client.post("/token", data=form)
-    assert token.status_code == 200, token.text
-    Path("old-token").write_text(token.json()["access_token"])
+    tokens = client.post("/token", data=form)
+    assert tokens.status_code == 200, tokens.text
+    Path("old-token").write_text(tokens.json()["access_token"])
+    Path("old-refresh-token").write_text(tokens.json()["refresh_token"])
 """
-"""With the previous release: an account, and a token it got."""
+"""With the previous release: an account, and the tokens of a session it started."""
 
 AFTER_THE_UPDATE = """
 import io, sys
@@ -457,22 +458,23 @@ from my_service.main import create_app
 
 assert main(["migrate"]) == 0
 assert main(["list-users"]) == 0
-with TestClient(create_app()) as client:
+with TestClient(create_app(), base_url="https://testserver") as client:
     old = {"Authorization": "Bearer " + Path("old-token").read_text()}
-    assert client.get("/users/me", headers=old).status_code == 401  # logged out, once
-    form = {"grant_type": "password", "username": "old-account",
-            "password": "the passphrase of an old account"}
-    tokens = client.post("/token", data=form).json()
+    assert client.get("/users/me", headers=old).status_code == 200  # the session goes on
     refreshed = client.post("/token", data={"grant_type": "refresh_token",
-                                            "refresh_token": tokens["refresh_token"]})
+                                            "refresh_token": Path("old-refresh-token").read_text()})
     assert refreshed.status_code == 200, refreshed.text
-    me = client.get("/users/me", headers={"Authorization": "Bearer " + tokens["access_token"]})
-    assert me.json()["username"] == "old-account", me.text
+    browser = client.post("/session", json={"username": "old-account",
+                                             "password": "the passphrase of an old account"})
+    assert browser.status_code == 200, browser.text
+    assert client.get("/users/me").json()["username"] == "old-account"
     assert main(["end-sessions", "old-account"]) == 0
     assert client.get("/users/me", headers={
         "Authorization": "Bearer " + refreshed.json()["access_token"]}).status_code == 401
+    assert client.get("/users/me").status_code == 401
 """
-"""With this version: the old account logs in, refreshes, and its sessions can be ended."""
+"""With this version: the old session goes on and refreshes, a browser session starts beside
+it, and both can be ended."""
 
 
 @pytest.mark.parametrize(
@@ -486,9 +488,9 @@ def test_an_update_from_the_previous_release_keeps_the_accounts_of_a_database(
     tmp_path: Path, storage: str
 ) -> None:
     """The real release, at its commit in this repository, updated to this commit on a database
-    with an account: migrate upgrades it, the account logs in, and old tokens end once."""
+    with an account and a session: migrate upgrades it, and the session goes on."""
     changelog = git(TEMPLATE, "show", f"{PREVIOUS_RELEASE}:CHANGELOG.md")
-    assert re.findall(r"^## (\d\S*) ", changelog, re.MULTILINE)[0] == "0.1.0"
+    assert re.findall(r"^## (\d\S*) ", changelog, re.MULTILINE)[0] == "0.2.0"
     project = render_project(
         TEMPLATE, tmp_path / "svc", PREVIOUS_RELEASE, {"user_storage": storage}
     )
@@ -505,5 +507,5 @@ def test_an_update_from_the_previous_release_keeps_the_accounts_of_a_database(
             assert synced.returncode == 0, synced.stderr
             result = run(["uv", "run", "--no-sync", "python", "-c", script], project, env=env)
             assert result.returncode == 0, result.stdout + result.stderr
-    assert "Upgraded the database schema from revision 0003 to 0004." in result.stdout
+    assert "Upgraded the database schema from revision 0004 to 0005." in result.stdout
     assert "old-account\tenabled" in result.stdout

@@ -97,8 +97,10 @@ class CORSFromSettings:
             self._cors = CORSMiddleware(
                 self.app,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                # The session cookie too: a front end on a sibling origin of the same site.
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
                 max_age=600,
             )
         await self._cors(scope, receive, send)
