@@ -10,6 +10,8 @@ measured in turn, in alternating order round after round, and the figures are me
 
   A  GET /health: the ceiling of the stack, to tell a slower machine from a slower change
   B  GET /users/me with a valid bearer token: throughput and p50/p99
+  K  GET /users/me with a browser session's cookie instead (where the commit has POST /session),
+     and its ratio to B on the same server
 
 It prints after/before for each figure and writes JSON (default
 benchmarks/results/before_after.json). Needs what service_vs_anchor.py needs.
@@ -22,7 +24,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 from service_vs_anchor import ROOT, App, Server, on_server, prepare_service, wrk
+
+
+def session_cookie(server: Server) -> str | None:
+    """A browser session's cookie, or None where the service has no POST /session."""
+    credentials = {"username": server.app.username, "password": server.app.password}
+    response = httpx.post(f"{server.base}/session", json=credentials)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.cookies["__Host-session"]
 
 
 def measure(app: App, seconds: float) -> dict[str, float]:
@@ -31,12 +44,22 @@ def measure(app: App, seconds: float) -> dict[str, float]:
         bearer = ["-H", f"Authorization: Bearer {server.token()}"]
         health = wrk(f"{server.base}/health", seconds, 32, [])
         protected = wrk(f"{server.base}{app.users_me}", seconds, 32, bearer)
-        return {
+        figures = {
             "health_rps": health["rps"],
             "users_me_rps": protected["rps"],
             "users_me_p50_ms": protected["p50_ms"],
             "users_me_p99_ms": protected["p99_ms"],
         }
+        cookie = session_cookie(server)
+        if cookie is not None:
+            header = ["-H", f"Cookie: __Host-session={cookie}"]
+            by_cookie = wrk(f"{server.base}{app.users_me}", seconds, 32, header)
+            figures |= {
+                "cookie_users_me_rps": by_cookie["rps"],
+                "cookie_users_me_p99_ms": by_cookie["p99_ms"],
+                "cookie/bearer rps": by_cookie["rps"] / protected["rps"],
+            }
+        return figures
     finally:
         server.stop()
 
@@ -71,18 +94,23 @@ def main() -> None:
                 {key: statistics.median(run[key] for run in side) for key in side[0]}
                 for side in runs
             ]
-            ratios = {key: medians[1][key] / medians[0][key] for key in medians[0]}
+            ratios = {
+                key: medians[1][key] / medians[0][key] for key in medians[0] if key in medians[1]
+            }
             results["storages"][storage] = {
                 "before": medians[0],
                 "after": medians[1],
                 "after/before": ratios,
             }
             print(f"\n{storage}: {args.before} -> {args.after}, medians of {args.rounds} rounds")
-            for key in medians[0]:
-                print(
-                    f"  {key:<18}{medians[0][key]:>10.2f}{medians[1][key]:>10.2f}"
-                    f"{ratios[key]:>8.3f}"
-                )
+            for key in medians[1]:
+                if key in medians[0]:
+                    print(
+                        f"  {key:<24}{medians[0][key]:>10.2f}{medians[1][key]:>10.2f}"
+                        f"{ratios[key]:>8.3f}"
+                    )
+                else:
+                    print(f"  {key:<24}{'':>10}{medians[1][key]:>10.2f}")
     args.output.write_text(json.dumps(results, indent=2) + "\n")
 
 
