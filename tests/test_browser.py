@@ -6,6 +6,10 @@ report no violation of it by the pages' own scripts, styles and assets.
 Debian's Chromium, driven by Playwright (no browser download). One variant per login form and
 per optional_auth answer, one of them with scopes, served the way the README says to develop:
 `uv run fastapi dev`. The screenshot of the authorized call is kept as a test artifact.
+
+And the cookie session as a browser front end uses it (SECURITY.md W1, W2): a page of the
+service's origin logs in, calls a protected route and logs out, while pages of other origins
+try to change what the logged-in user has.
 """
 
 import html
