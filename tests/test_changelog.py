@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from suite import TEMPLATE
+from suite import TEMPLATE, run
 
 CHANGELOG = (TEMPLATE / "CHANGELOG.md").read_text()
 
@@ -27,3 +27,14 @@ def test_the_docs_name_only_released_versions() -> None:
     for page in pages:
         for version in re.findall(r"--vcs-ref (\d+\.\d+\.\d+)", page.read_text()):
             assert version in released, f"{page.name} names {version}, which is not released"
+
+
+def test_every_release_names_its_commit_at_its_version() -> None:
+    """Tags do not travel with every clone: the commit is what `--vcs-ref` can always find."""
+    for version in released_versions():
+        section = CHANGELOG.split(f"## {version} (", 1)[1].split("\n## ", 1)[0]
+        named = re.search(r"^Commit `([0-9a-f]{40})`\.$", section, re.MULTILINE)
+        assert named is not None, f"{version} names no commit"
+        shown = run(["git", "show", f"{named.group(1)}:pyproject.toml"], TEMPLATE)
+        assert shown.returncode == 0, shown.stderr
+        assert tomllib.loads(shown.stdout)["project"]["version"] == version

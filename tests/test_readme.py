@@ -10,6 +10,7 @@ import yaml
 
 from suite import GIT_IDENTITY, TEMPLATE, run, serve, snapshot_clone, subprocess_env
 from support import free_port
+from variants import VARIANTS
 
 README = (TEMPLATE / "README.md").read_text()
 BOOTSTRAP = "python -m pip install uv && "
@@ -79,3 +80,12 @@ def test_quick_start_renders_a_service_that_serves_and_updates(tmp_path: Path) -
         [sys.executable, "-m", "copier", "update", "--defaults", "--vcs-ref", "HEAD"], project
     )
     assert update.returncode == 0, update.stderr
+
+
+def test_the_readme_s_quicker_test_commands_name_a_real_variant() -> None:
+    section = README.split("## Tests\n", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"--variant (\S+)", section)
+
+    assert named
+    assert set(named) <= {variant.id for variant in VARIANTS}
+    assert "--without-variants" in section
