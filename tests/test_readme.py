@@ -89,3 +89,11 @@ def test_the_readme_s_quicker_test_commands_name_a_real_variant() -> None:
     assert named
     assert set(named) <= {variant.id for variant in VARIANTS}
     assert "--without-variants" in section
+
+
+def test_the_readme_lists_every_page_of_the_docs() -> None:
+    section = README.split("## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", section))
+    pages = {page.name for page in (TEMPLATE / "docs").glob("*.md")} - {"index.md"}
+
+    assert pages - linked == set()
