@@ -89,6 +89,7 @@ COMMON_FILES = {
     "tests/test_interop.py",
     "tests/test_outages.py",
     "tests/test_passwords.py",
+    "tests/test_profile.py",
     "tests/test_protected_routes.py",
     "tests/test_docs.py",
     "tests/test_robustness.py",
