@@ -55,16 +55,41 @@ def subprocess_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in unwanted}
 
 
-def run(args: list[str], cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+COMMAND_TIMEOUT = 900.0
+"""Seconds any command the suite runs may take; a rendered project's whole suite takes about a
+minute. A command that hangs fails its test with what it printed instead of stalling CI."""
+
+
+def run(
+    args: list[str], cwd: Path, *, timeout: float = COMMAND_TIMEOUT, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """`args` run in `cwd`, its output captured; killed with everything it started after `timeout`.
+
+    The command leads a process group of its own, so that `uv run`'s child, a server it started
+    or a test process it forked goes with it and leaves no pipe open behind it.
+    """
+    with subprocess.Popen(
         args,
         cwd=cwd,
         env=kwargs.pop("env", subprocess_env()),
-        capture_output=True,
+        stdin=subprocess.PIPE if "input" in kwargs else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        **kwargs,
-    )
+        start_new_session=True,
+        **{k: v for k, v in kwargs.items() if k != "input"},
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(kwargs.get("input"), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(
+                f"{' '.join(map(str, args))} did not finish within {timeout:.0f} s; it printed:\n"
+                f"{stdout[-20000:]}\n{stderr[-20000:]}",
+                pytrace=False,
+            )
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 @dataclass
