@@ -65,6 +65,7 @@ COMMON_FILES = {
     "src/my_service/sessions/__init__.py",
     "src/my_service/sessions/store.py",
     "src/my_service/routes/users.py",
+    "src/my_service/routes/admin.py",
     "src/my_service/scopes.py",
     "src/my_service/services.py",
     "src/my_service/storage.py",
@@ -89,6 +90,7 @@ COMMON_FILES = {
     "tests/test_interop.py",
     "tests/test_outages.py",
     "tests/test_passwords.py",
+    "tests/test_admin.py",
     "tests/test_profile.py",
     "tests/test_protected_routes.py",
     "tests/test_docs.py",
@@ -113,6 +115,7 @@ SQL_FILES = {
     "src/my_service/migrations/versions/0003_usernames_unique_whatever_their_case.py",
     "src/my_service/migrations/versions/0004_sessions_and_stable_subjects.py",
     "src/my_service/migrations/versions/0005_browser_sessions.py",
+    "src/my_service/migrations/versions/0006_administrators.py",
     "tests/test_migrations.py",
     "tests/test_stalled_database.py",
 }

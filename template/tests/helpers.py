@@ -1,3 +1,4 @@
+import os
 import secrets
 import socket
 from collections.abc import Callable
@@ -7,6 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import redis
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +20,21 @@ ALICE_PASSWORD = "correct horse battery staple"
 AddUser = Callable[..., None]
 StartSession = Callable[[str], tuple[str, str]]
 """Starts a session of a user, as a login would: returns the user's subject and the session id."""
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""A Redis server the tests may write to; each test uses keys of its own prefix."""
+
+
+def require_redis() -> None:
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Cannot reach Redis at {TEST_REDIS_URL}: {error}\n"
+            "Start one (`redis-server --daemonize yes`), or point TEST_REDIS_URL at one.",
+            pytrace=False,
+        )
+
 
 FAST_HASHING: dict[str, Any] = {"password_hash_memory_kib": 8, "password_hash_iterations": 1}
 """Argon2 parameters that cost microseconds, for tests that do not test the hashing itself."""

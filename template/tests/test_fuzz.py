@@ -15,11 +15,16 @@ CALLERS = ["anonymous", "authenticated"]
 CONFIGURATION = """
 # Requests that fit the schema and are still refused, as they must be: a wrong current
 # password (400), a new password the policy refuses (422: common ones are not in a schema),
-# and a parameter sent twice (400, RFC 6749 §3.2, as /token refuses it).
+# an account that exists (409), and a parameter sent twice (400, RFC 6749 §3.2, as /token
+# refuses it).
 [[operations]]
 include-path = "/users/me/password"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "422", "429"]
 
+[[operations]]
+include-path = "/admin/users"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "409", "422"]
 [[operations]]
 include-path = "/revoke"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]

@@ -29,6 +29,9 @@ class FailureStore(Protocol):
 
     async def clear(self, key: str) -> None: ...
 
+    async def clear_prefix(self, prefix: str) -> None:
+        """Forget every key that starts with `prefix`."""
+
     async def ping(self) -> None:
         """Raise `FailureStoreUnavailableError` unless the store answers (readiness)."""
 
@@ -81,6 +84,10 @@ class MemoryFailureStore:
 
     async def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    async def clear_prefix(self, prefix: str) -> None:
+        for key in [key for key in self._failures if key.startswith(prefix)]:
+            del self._failures[key]
 
     async def ping(self) -> None:
         """This process's memory always answers."""
