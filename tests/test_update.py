@@ -425,6 +425,79 @@ def test_a_storage_change_says_what_to_set(
         assert not secret or secret not in migrate.stderr, "a value of .env was shown"
 
 
+MOVED_ACCOUNTS = {
+    "ann": ["ann's passphrase", "--admin", "--full-name", "Ann"],
+    "Bob": ["bob's passphrase", "--email", "bob@example.com"],
+    "carol": ["carol's passphrase", "--disabled"],
+}
+"""The accounts a storage move takes along: an administrator, an address, a disabled one."""
+
+EXPORT_THE_ACCOUNTS = """
+import io, json, sys
+from my_service.cli import main
+
+assert main(["migrate"]) == 0
+for username, (password, *options) in json.loads(sys.argv[1]).items():
+    sys.stdin = io.StringIO(password + "\\n")
+    assert main(["create-user", username, "--password-stdin", *options]) == 0
+assert main(["export-users", sys.argv[2]]) == 0
+"""
+
+IMPORT_AND_LOG_IN = """
+import json, sys
+from fastapi.testclient import TestClient
+from my_service.cli import main
+from my_service.main import create_app
+
+assert main(["migrate"]) == 0
+assert main(["import-users", sys.argv[2]]) == 0
+with TestClient(create_app()) as client:
+    tokens = {}
+    for username, (password, *options) in json.loads(sys.argv[1]).items():
+        form = {"grant_type": "password", "username": username, "password": password}
+        answer = client.post("/token", data=form)
+        if "--disabled" in options:
+            assert answer.status_code == 400, (username, answer.text)
+            continue
+        assert answer.status_code == 200, (username, answer.text)
+        tokens[username] = {"Authorization": "Bearer " + answer.json()["access_token"]}
+    moved = client.get("/admin/users", headers=tokens["ann"]).json()["users"]
+    print(json.dumps(moved))
+"""
+
+
+@pytest.mark.xdist_group("update-storage-to-postgres")
+def test_a_storage_move_with_export_and_import_keeps_every_password(
+    template_repository: Path, tmp_path: Path
+) -> None:
+    """docs/updating.md's storage change, SQLite to PostgreSQL: `export-users` before the
+    update, `import-users` after it; every account logs in with its password, as it was."""
+    project = render_project(template_repository, tmp_path / "svc", NEW, {"user_storage": "sqlite"})
+    exported = tmp_path / "users.jsonl"
+    accounts = json.dumps(MOVED_ACCOUNTS)
+    for storage, script in [("sqlite", EXPORT_THE_ACCOUNTS), ("postgres", IMPORT_AND_LOG_IN)]:
+        if storage == "postgres":
+            git(project, "add", "-A")
+            git(project, "commit", "-q", "-m", "the service on SQLite")
+            update(project, NEW, "user_storage=postgres")
+            assert unmerged(project) == []
+        rendered = RenderedProject(Variant("strict", True, storage), project, answers(project))
+        synced = run(["uv", "sync", "--python", sys.executable, "--quiet"], project)
+        assert synced.returncode == 0, synced.stderr
+        (tmp_path / storage).mkdir()
+        with service_environment(rendered, tmp_path / storage) as env:
+            command = ["uv", "run", "--no-sync", "python", "-c", script, accounts, str(exported)]
+            result = run(command, project, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    assert "Imported 3 users." in result.stdout
+    moved = {user["username"]: user for user in json.loads(result.stdout.splitlines()[-1])}
+    assert sorted(moved) == ["Bob", "alice", "ann", "carol"]
+    assert (moved["ann"]["is_admin"], moved["ann"]["full_name"]) == (True, "Ann")
+    assert moved["Bob"]["email"] == "bob@example.com"
+    assert moved["carol"]["disabled"] is True
+
+
 PREVIOUS_RELEASE = "275b30fde5baede8f4b9198777306847e6ef29c7"
 """The commit of the template's last release, 0.2.0, which services update from. Its tag may
 not be in every clone; the commit is, in every clone of main."""
@@ -507,5 +580,5 @@ def test_an_update_from_the_previous_release_keeps_the_accounts_of_a_database(
             assert synced.returncode == 0, synced.stderr
             result = run(["uv", "run", "--no-sync", "python", "-c", script], project, env=env)
             assert result.returncode == 0, result.stdout + result.stderr
-    assert "Upgraded the database schema from revision 0004 to 0005." in result.stdout
+    assert "Upgraded the database schema from revision 0004 to 0006." in result.stdout
     assert "old-account\tenabled" in result.stdout
