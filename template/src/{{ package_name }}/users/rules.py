@@ -27,8 +27,8 @@ MAX_FULL_NAME_LENGTH = 200
 FullName = Annotated[
     str, StringConstraints(max_length=MAX_FULL_NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$")
 ]
-"""A full name as a client or a file may set it: no control character (PostgreSQL refuses NUL
-in text, and a line break has no place in a name)."""
+"""A full name as a client or a file may set it: no control character (some databases refuse
+NUL in text, and a line break has no place in a name)."""
 
 MAX_PASSWORD_LENGTH = 1024
 """Longer passwords are refused: hashing cost grows with length, and nobody types more."""
