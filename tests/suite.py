@@ -83,13 +83,24 @@ def run(
             stdout, stderr = process.communicate(kwargs.get("input"), timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
+            stdout, stderr = drain(process)
             pytest.fail(
                 f"{' '.join(map(str, args))} did not finish within {timeout:.0f} s; it printed:\n"
                 f"{stdout[-20000:]}\n{stderr[-20000:]}",
                 pytrace=False,
             )
+        except BaseException:  # the test's own timeout, ^C: nothing it started may outlive it
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def drain(process: "subprocess.Popen[str]") -> tuple[str, str]:
+    """What a killed command printed, unless a process that left its group holds a pipe open."""
+    try:
+        return process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        return "", "(its output is lost: a process it started left its group and holds the pipes)"
 
 
 @dataclass
