@@ -1,9 +1,11 @@
 """Schemathesis against the service's own OpenAPI schema, every check on: SECURITY.md S1."""
 
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -30,14 +32,32 @@ include-path = "/revoke"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
 """
 
-ANONYMOUS_CONFIGURATION = """
-# Without credentials an /admin route answers 401 to whatever it is sent: a few examples each
-# prove that (and no 5xx before the check); the authenticated run, an administrator's, fuzzes
-# them in full.
-[[operations]]
-include-path-regex = "^/admin/"
-generation.max-examples = 10
+FEW_EXAMPLES = 10
+"""Examples for an operation whose answers do not vary with this caller's input.
+
+Without credentials, an operation that needs them answers 401 to whatever it is sent; with a
+bearer token, a public operation (`/token`, cookie login, health) answers as without one. A few
+examples each prove that, and that nothing else comes first (a 5xx, a parser that trips): each
+operation gets the full budget from the caller whose answers vary with what it sends, and both
+callers fuzz optional-authentication routes in full.
 """
+
+
+def caller_configuration(schema: dict[str, Any], caller: str) -> str:
+    """The operations this caller fuzzes with FEW_EXAMPLES, as schemathesis.toml blocks."""
+    blocks = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            security = operation.get("security", [])
+            public = not security
+            needs_credentials = not public and {} not in security
+            if needs_credentials if caller == "anonymous" else public:
+                blocks.append(
+                    f"[[operations]]\ninclude-path = {json.dumps(path)}\n"
+                    f'include-method = "{method.upper()}"\n'
+                    f"generation.max-examples = {FEW_EXAMPLES}\n"
+                )
+    return "\n".join(blocks)
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +72,11 @@ def fuzzing(
     headers = {"anonymous": [], "authenticated": ["--header", f"Authorization: Bearer {token}"]}
     budget = ["--max-examples", str(pytestconfig.getini("fuzz_max_examples"))]
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{live_server.url}/openapi.json"]
+    schema = httpx2.get(f"{live_server.url}/openapi.json").json()
     workdirs = {caller: tmp_path_factory.mktemp(f"schemathesis-{caller}") for caller in CALLERS}
     for caller, workdir in workdirs.items():
-        extra = ANONYMOUS_CONFIGURATION if caller == "anonymous" else ""
-        (workdir / "schemathesis.toml").write_text(CONFIGURATION + extra)
+        configuration = CONFIGURATION + caller_configuration(schema, caller)
+        (workdir / "schemathesis.toml").write_text(configuration)
     runs = {
         caller: subprocess.Popen(  # noqa: S603
             [*command, "--checks", "all", *budget, "--no-color", *headers[caller]],
