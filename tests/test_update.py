@@ -144,9 +144,11 @@ def is_a_fresh_render(project: Path, render: Renders, variant: Variant) -> None:
 
 
 def passes_its_checks(project: Path, variant: Variant) -> None:
+    """Its tests, lint and types; the fuzz with a few examples per operation, since the same
+    files are fuzzed in full by the variant's own suite (`is_a_fresh_render`)."""
     checked = RenderedProject(variant, project, answers(project))
     for command in (
-        ["pytest", "-q", "-p", "no:cacheprovider"],
+        ["pytest", "-q", "-p", "no:cacheprovider", "-o", "fuzz_max_examples=20"],
         ["ruff", "check", "--no-cache"],
         ["ruff", "format", "--check", "--no-cache"],
     ):
