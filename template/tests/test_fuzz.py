@@ -38,8 +38,8 @@ FEW_EXAMPLES = 10
 Without credentials, an operation that needs them answers 401 to whatever it is sent; with a
 bearer token, a public operation (`/token`, cookie login, health) answers as without one. A few
 examples each prove that, and that nothing else comes first (a 5xx, a parser that trips): each
-operation gets the full budget from the caller whose answers vary with what it sends, and both
-callers fuzz optional-authentication routes in full.
+operation gets the full budget from the caller whose answers vary with what it sends, and a
+route that answers both callers in their own way gets it from each.
 """
 
 
