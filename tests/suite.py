@@ -55,6 +55,11 @@ def subprocess_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in unwanted}
 
 
+FEW_FUZZ_EXAMPLES = ["-o", "fuzz_max_examples=20"]
+"""For a rendered suite run again only to prove it works (lowest versions, an update): the
+variants' own suites fuzz the same files with the full budget."""
+
+
 COMMAND_TIMEOUT = 900.0
 """Seconds any command the suite runs may take; a rendered project's whole suite takes about a
 minute. A command that hangs fails its test with what it printed instead of stalling CI."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import PYTEST_SUMMARY, Renders, record_variant_report, run
+from suite import FEW_FUZZ_EXAMPLES, PYTEST_SUMMARY, Renders, record_variant_report, run
 from variants import Variant, variant_params
 
 LOWEST = [
@@ -24,8 +24,6 @@ LOWEST = [
         login_form="permissive", optional_auth=True, user_storage="postgres", oauth2_scopes=True
     ),
 ]
-LOWEST_FUZZ_EXAMPLES = 20
-"""Examples per operation for the fuzz on the lowest versions (see above)."""
 
 
 @pytest.mark.parametrize("variant", variant_params(LOWEST, group="lowest-"))
@@ -41,9 +39,9 @@ def test_lowest_direct_dependencies_pass(render: Renders, variant: Variant, tmp_
     )
     assert synced.returncode == 0, synced.stderr
 
-    fuzz = f"fuzz_max_examples={LOWEST_FUZZ_EXAMPLES}"
     tests = run(
-        ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "-o", fuzz], project
+        ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", *FEW_FUZZ_EXAMPLES],
+        project,
     )
     summary = PYTEST_SUMMARY.search(tests.stdout)
     assert tests.returncode == 0, tests.stdout[-8000:] + tests.stderr[-2000:]

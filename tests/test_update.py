@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from suite import (
+    FEW_FUZZ_EXAMPLES,
     GIT_IDENTITY,
     TEMPLATE,
     RenderedProject,
@@ -148,7 +149,7 @@ def passes_its_checks(project: Path, variant: Variant) -> None:
     files are fuzzed in full by the variant's own suite (`is_a_fresh_render`)."""
     checked = RenderedProject(variant, project, answers(project))
     for command in (
-        ["pytest", "-q", "-p", "no:cacheprovider", "-o", "fuzz_max_examples=20"],
+        ["pytest", "-q", "-p", "no:cacheprovider", *FEW_FUZZ_EXAMPLES],
         ["ruff", "check", "--no-cache"],
         ["ruff", "format", "--check", "--no-cache"],
     ):
