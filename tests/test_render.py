@@ -78,6 +78,7 @@ COMMON_FILES = {
     "src/my_service/users/store.py",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/fuzz_hooks.py",
     "tests/helpers.py",
     "tests/storage.py",
     "tests/test_access_tokens.py",
