@@ -46,8 +46,16 @@ FEW_EXAMPLES = 10
 Without credentials, an operation that needs them answers 401 to whatever it is sent; with a
 bearer token, a public operation (`/token`, cookie login, health) answers as without one. A few
 examples each prove that, and that nothing else comes first (a 5xx, a parser that trips): each
-operation gets the full budget from the caller whose answers vary with what it sends, and a
-route that answers both callers in their own way gets it from each.
+operation gets the full budget, and the coverage phase's cases, from the caller whose answers
+vary with what it sends, and a route that answers both callers in their own way gets them from
+each.
+"""
+
+WITHOUT_CREDENTIALS = """
+# The stateful phase follows links from an answer to the next request (an account created to
+# its page); without credentials, no answer leads anywhere.
+[phases.stateful]
+enabled = false
 """
 
 
@@ -72,8 +80,8 @@ password = {json.dumps(ALICE_PASSWORD)}
 
 def caller_configuration(schema: dict[str, Any], caller: str) -> str:
     """The operations this caller fuzzes with FEW_EXAMPLES, as schemathesis.toml blocks, and
-    the authenticated caller's login."""
-    blocks = [LOG_IN_AS_ALICE] if caller == "authenticated" else []
+    what else is the caller's own: the login, or no stateful phase."""
+    blocks = [LOG_IN_AS_ALICE if caller == "authenticated" else WITHOUT_CREDENTIALS]
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             security = operation.get("security", [])
@@ -83,6 +91,7 @@ def caller_configuration(schema: dict[str, Any], caller: str) -> str:
                 blocks.append(
                     f"[[operations]]\ninclude-name = {json.dumps(f'{method.upper()} {path}')}\n"
                     f"generation.max-examples = {FEW_EXAMPLES}\n"
+                    "phases.coverage.enabled = false\n"
                 )
     return "\n".join(blocks)
 
