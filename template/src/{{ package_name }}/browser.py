@@ -99,7 +99,7 @@ class CORSFromSettings:
                 allow_origins=settings.cors_origins,
                 # The session cookie too: a front end on a sibling origin of the same site.
                 allow_credentials=True,
-                allow_methods=["GET", "POST", "DELETE"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
                 max_age=600,
             )
